@@ -1,0 +1,309 @@
+"""The patient record format (docs/patient-record.md describes it for people).
+
+Open world: a field or section left out means "not recorded" and makes the criteria that need it
+unknown; an empty list means "known none". Each spec's `doc` is the one-line meaning shown in docs.
+"""
+
+from .reference import reference
+from .schema import Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
+from .units import UnitError, factor
+
+SCHEMA_VERSION = 1
+
+RESPONSES = ("cr", "pr", "sd", "pd", "ne")
+MODALITIES = ("pet-ct", "fdg-pet-ct", "ct", "mri", "bone_scan", "x-ray", "ultrasound")
+BONES = ("vertebra", "femur", "humerus", "sternum", "rib", "pelvis", "skull", "scapula", "clavicle",
+         "tibia", "fibula", "radius", "ulna", "other")
+
+FINDINGS = {
+    "malignant_pleural_effusion": "malignant pleural effusion present",
+    "malignant_ascites": "malignant ascites present",
+    "spinal_cord_compression": "metastatic spinal cord compression or spinal cord involvement",
+    "spine_instability": "spinal instability from metastasis",
+    "neurological_deficit_from_compression": "neurological deficit resulting from compression",
+    "progressive_neurological_deficit": "progressive neurological deficit",
+    "ct_contraindicated": "cannot undergo CT (e.g. contrast allergy that cannot be managed)",
+    "mri_contraindicated": "cannot undergo MRI (e.g. incompatible implant, claustrophobia)",
+    "uncontrolled_bone_pain": "severe bone pain uncontrolled with drugs",
+    "palliative_radiotherapy_indicated": "an indication for palliative radiotherapy for symptoms (pain, bleeding, obstruction, pending fracture)",
+    "hiv_infection": "infection with HIV",
+    "hbs_antigen_positive": "HBs antigen positive",
+    "fever_38": "fever of 38 degrees Celsius or more",
+    "active_infection": "infection requiring treatment",
+}
+
+COMORBIDITIES = (
+    "cirrhosis", "hepatitis", "psychiatric_illness", "mental_disorder", "unstable_angina",
+    "myocardial_infarction", "hypertension", "diabetes", "heart_failure", "cardiomyopathy",
+    "arrhythmia", "interstitial_pneumonia", "pulmonary_fibrosis", "emphysema",
+    "liver_dysfunction", "infectious_disease", "neurological_condition",
+    "cardiovascular_disease", "pulmonary_disease", "renal_disease", "other",
+)
+
+
+def _vertebra(value):
+    if isinstance(value, str) and value.strip().upper() in reference().vertebrae:
+        return value.strip().upper(), None
+    return None, "a vertebral level C1..C7, T1..T12, L1..L5 or S1..S5"
+
+
+def _organ(value):
+    if isinstance(value, str) and value.strip().lower() in reference().organs:
+        return value.strip().lower(), None
+    return None, "an organ from facts/reference/organs.yaml (" + ", ".join(reference().organs) + ")"
+
+
+def _drug(value):
+    name = reference().canonical_drug(value) if isinstance(value, str) else None
+    if name:
+        return name, None
+    return None, "a drug listed in facts/reference/drugs.yaml (add it there with its class)"
+
+
+def _lab_test(value):
+    if isinstance(value, str) and value.strip().lower() in reference().labs:
+        return value.strip().lower(), None
+    return None, "a lab test from facts/reference/labs.yaml (" + ", ".join(reference().labs) + ")"
+
+
+def _convert_lab(lab, path, ctx):
+    """Check the unit converts to the test's canonical unit; keep the factor with the lab."""
+    if "test" not in lab or "unit" not in lab:
+        return lab
+    try:
+        lab["factor"] = factor(lab["unit"], lab["test"])
+    except UnitError as err:
+        ctx.problem(f"{path}.unit", str(err), None, show=False)
+    return lab
+
+
+def _check_site(site, path, ctx):
+    if site.get("bone") == "vertebra" and not site.get("vertebrae"):
+        ctx.problem(f"{path}.vertebrae", "the vertebral levels of a vertebral lesion (e.g. [T7, T8])", None, show=False)
+    if site.get("vertebrae") and site.get("bone") not in (None, "vertebra"):
+        ctx.problem(f"{path}.bone", "vertebra when vertebrae are given", site.get("bone"))
+    if site.get("vertebrae") and "bone" not in site:
+        site["bone"] = "vertebra"
+    return site
+
+
+def _check_lesion(lesion, path, ctx):
+    if "site" in lesion and "bone" in lesion["site"] and lesion.get("organ") not in (None, "bone"):
+        ctx.problem(f"{path}.organ", "bone when site.bone is given", lesion.get("organ"))
+    return lesion
+
+
+def _check_ps(entry, path, ctx):
+    scale, value = entry.get("scale"), entry.get("value")
+    if value is None:
+        return entry
+    if scale in ("ecog", "who") and value > 5:
+        ctx.problem(f"{path}.value", f"an {scale.upper()} grade 0-5", value)
+    if scale == "karnofsky" and value % 10:
+        ctx.problem(f"{path}.value", "a Karnofsky score in steps of 10", value)
+    return entry
+
+
+def _check_regimen(regimen, path, ctx):
+    if "start" in regimen and "end" in regimen and regimen["end"] < regimen["start"]:
+        ctx.problem(f"{path}.end", f"a date on or after start {regimen['start'].isoformat()}", regimen["end"].isoformat())
+    return regimen
+
+
+RECEPTOR = Obj({
+    "status": Enum("positive", "negative", "low", "equivocal", "unknown",
+                   doc="test result; `unknown` means not tested or not determinable (HER2-low counts as negative for HER2)"),
+    "source": Enum("primary", "metastasis", doc="which tissue was tested"),
+    "date": Date(doc="date of the test"),
+    "percent": Num(0, 100, doc="share of stained nuclei (ER/PgR), %"),
+}, required=("status",), doc="one receptor result")
+
+SITE = Obj({
+    "bone": Enum(*BONES, doc="which bone, for bone lesions"),
+    "vertebrae": List(Choice(_vertebra), doc="vertebral levels involved (C1..S5); one lesion may span several"),
+    "side": Enum("left", "right", "midline", doc="body side of the lesion"),
+    "part": Enum("head", "neck", "trochanter", "shaft", "proximal", "distal", "other", doc="part of a long bone"),
+    "description": Str(doc="free-text site, e.g. 'liver segment VII'"),
+}, post=_check_site, doc="exact site of a lesion")
+
+LESION = Obj({
+    "id": Str(60, doc="lesion id, unique in the record (e.g. M1)"),
+    "organ": Choice(_organ, doc="organ from facts/reference/organs.yaml"),
+    "site": SITE,
+    "size_mm": Num(0, 1000, doc="largest diameter, mm"),
+    "measurable": Bool(doc="measurable/evaluable by RECIST 1.1"),
+    "detected": Date(doc="date first detected"),
+    "detected_by": Enum(*MODALITIES, doc="imaging modality that detected or confirmed it"),
+    "confirmed_by_pathology": Bool(doc="biopsy-proven metastasis"),
+    "symptomatic": Bool(doc="causes symptoms"),
+    "amenable_to_local_therapy": Bool(doc="ablative local therapy (SABR, surgery, RFA) can be delivered"),
+    "adjacent_to": List(Enum("stomach", "small_bowel", "large_bowel", "spinal_cord", "other"),
+                        doc="organs at risk the lesion abuts; [] = abuts none"),
+    "spinal_canal_compromise_pct": Num(0, 100, doc="spinal canal compromise, %"),
+    "bilsky_grade": Enum("0", "1a", "1b", "1c", "2", "3", doc="epidural spinal cord compression grade"),
+    "cortical_defect_pct": Num(0, 100, doc="share of the bone cortex destroyed (long bones), %"),
+}, required=("id", "organ"), post=_check_lesion, doc="one metastatic lesion")
+
+REGIMEN = Obj({
+    "id": Str(60, doc="regimen id, unique in the record"),
+    "drugs": List(Choice(_drug), doc="drugs given together (aliases allowed; see facts/reference/drugs.yaml)"),
+    "setting": Enum("neoadjuvant", "adjuvant", "metastatic", doc="treatment setting"),
+    "start": Date(doc="first dose"),
+    "end": Date(doc="last dose; leave out while ongoing"),
+    "ongoing": Bool(doc="still being given on the evaluation date"),
+    "best_response": Enum(*RESPONSES, doc="best overall response (RECIST): cr, pr, sd, pd, ne"),
+    "last_response": Enum(*RESPONSES, doc="response at the most recent evaluation"),
+    "evaluations": Num(0, 1000, integer=True, doc="number of tumour evaluations on this regimen"),
+    "stop_reason": Enum("progression", "toxicity", "completed", "patient_choice", "other", doc="why it ended"),
+}, required=("id", "drugs", "setting", "start"), post=_check_regimen, doc="one systemic regimen")
+
+RADIOTHERAPY = Obj({
+    "id": Str(60, doc="course id"),
+    "date": Date(doc="start date"),
+    "target": Str(doc="treated area in words"),
+    "lesions": List(Str(60), doc="ids of metastatic lesions treated"),
+    "intent": Enum("radical", "palliative", "adjuvant", doc="intent of the course"),
+    "dose_gy": Num(0, 200, doc="total dose, Gy"),
+}, required=("id",), doc="one radiotherapy course")
+
+SURGERY = Obj({
+    "id": Str(60, doc="procedure id"),
+    "procedure": Enum("radical_mastectomy", "modified_radical_mastectomy", "mastectomy", "breast_conserving",
+                      "axillary_dissection", "sentinel_node_biopsy", "metastasectomy", "biopsy", "other",
+                      doc="what was done"),
+    "date": Date(doc="date of surgery"),
+    "side": Enum("left", "right", doc="side, for breast and axillary surgery"),
+    "target": Enum("primary", "regional_nodes", "metastasis", "other", doc="what was operated on"),
+    "intent": Enum("radical", "palliative", "diagnostic", doc="intent"),
+    "lesions": List(Str(60), doc="ids of metastatic lesions operated on"),
+}, required=("id", "procedure"), doc="one surgical procedure")
+
+LAB = Obj({
+    "test": Choice(_lab_test, doc="test name from facts/reference/labs.yaml"),
+    "value": Num(0, doc="measured value"),
+    "unit": Str(40, doc="UCUM unit of value, uln and lln (e.g. mg/dL, umol/L, U/L, 10*9/L)"),
+    "uln": Num(0, exclusive_min=True, doc="institutional upper limit of normal, same unit"),
+    "lln": Num(0, doc="institutional lower limit of normal, same unit"),
+    "date": Date(doc="sample date"),
+}, required=("test", "value", "unit", "date"), post=_convert_lab, doc="one lab result")
+
+PERFORMANCE = Obj({
+    "scale": Enum("ecog", "who", "karnofsky", doc="scale; ECOG and WHO grades are the same scale"),
+    "value": Num(0, 100, integer=True, doc="grade (ECOG/WHO 0-5) or score (Karnofsky 0-100)"),
+    "date": Date(doc="assessment date"),
+}, required=("scale", "value", "date"), post=_check_ps, doc="one performance status assessment")
+
+MALIGNANCY = Obj({
+    "id": Str(60, doc="id"),
+    "site": Str(doc="organ or type in words, e.g. 'basal cell carcinoma of skin'"),
+    "category": Enum("invasive", "in_situ", "skin_basal_cell", "skin_squamous_cell", "cervix_in_situ",
+                     "cervix_stage_ia", "thyroid_papillary_early", doc="kind, as the trials' exceptions name them"),
+    "diagnosis_date": Date(doc="date of diagnosis"),
+    "status": Enum("active", "no_evidence_of_disease", doc="disease status on the evaluation date"),
+    "requires_therapy": Bool(doc="currently requires anticancer therapy"),
+    "radically_treated": Bool(doc="treated with curative intent"),
+    "treatment_end": Date(doc="end of its last treatment"),
+    "treatments": List(Enum("surgery", "chemotherapy", "radiotherapy", "endocrine", "targeted", "immunotherapy"),
+                       doc="modalities used for it"),
+}, required=("id", "category"), doc="one malignancy other than the breast cancer")
+
+COMORBIDITY = Obj({
+    "condition": Enum(*COMORBIDITIES, doc="condition from the vocabulary in docs/patient-record.md"),
+    "status": Enum("active", "controlled", "uncontrolled", "resolved", doc="state on the evaluation date"),
+    "date": Date(doc="date of diagnosis or event"),
+    "detail": Str(doc="free text, e.g. NYHA class"),
+}, required=("condition",), doc="one comorbidity")
+
+TOXICITY = Obj({
+    "name": Str(100, doc="CTCAE term, e.g. peripheral_neuropathy, alopecia"),
+    "grade": Num(0, 5, integer=True, doc="current CTCAE v5.0 grade"),
+    "stable": Bool(doc="stable over recent assessments"),
+    "date": Date(doc="date graded"),
+}, required=("name", "grade"), doc="one residual toxicity of earlier treatment")
+
+RECURRENCE = Obj({
+    "id": Str(60, doc="id"),
+    "type": Enum("local", "regional", "distant", doc="local (breast/chest wall), regional (nodes), distant"),
+    "date": Date(doc="date diagnosed"),
+    "controlled": Bool(doc="controlled on the evaluation date"),
+    "present": Bool(doc="still present on the evaluation date"),
+}, required=("id", "type"), doc="one recurrence")
+
+PREGNANCY_TEST = Obj({
+    "date": Date(doc="sample date"),
+    "result": Enum("negative", "positive", doc="result"),
+}, required=("date", "result"), doc="one pregnancy test")
+
+ATTESTATION = Obj({
+    "criterion": Choice(lambda v: (v, None) if isinstance(v, str) and v.count("/") == 1 else (None, "TRIAL/CRITERION, e.g. taormina/I12"),
+                        doc="which criterion, as TRIAL/ID"),
+    "answer": Enum("yes", "no", doc="whether the criterion's condition is met, in the investigator's judgment"),
+    "by": Str(doc="investigator"),
+    "date": Date(doc="date of the judgment"),
+    "note": Str(2000, doc="reasoning"),
+}, required=("criterion", "answer", "by", "date"), doc="an investigator's judgment for a clinician-judgment criterion")
+
+RECORD = Obj({
+    "schema_version": Choice(lambda v: (v, None) if v == SCHEMA_VERSION else (None, f"{SCHEMA_VERSION}"),
+                             doc="record format version"),
+    "patient": Obj({
+        "id": Str(100, doc="patient identifier"),
+        "name": Str(200, doc="name (shown verbatim, never interpreted)"),
+        "sex": Enum("female", "male", doc="sex"),
+        "birth_date": Date(doc="date of birth"),
+    }, required=("id",), doc="who"),
+    "dates": Obj({
+        "registration": Date(past=False, doc="planned registration (OLIGAMI: primary registration)"),
+        "secondary_registration": Date(past=False, doc="planned OLIGAMI secondary registration"),
+        "treatment_start": Date(past=False, doc="planned start of trial treatment"),
+        "randomization": Date(past=False, doc="planned randomisation"),
+    }, doc="planned trial dates; criteria counting days from them are unknown without them"),
+    "diagnosis": Obj({
+        "confirmation": Enum("histology", "cytology", "none", doc="how the breast cancer was confirmed"),
+        "invasive": Bool(doc="invasive breast cancer (not only in situ)"),
+        "histology": Str(doc="histological type in words"),
+        "presentation": Enum("de_novo", "recurrent", doc="de novo stage IV or recurrent metastatic disease"),
+        "metastatic_diagnosis_date": Date(doc="date metastatic disease was diagnosed"),
+    }, doc="the breast cancer diagnosis"),
+    "receptors": Obj({"er": RECEPTOR, "pgr": RECEPTOR, "her2": RECEPTOR}, doc="receptor status"),
+    "primary_tumour": Obj({
+        "side": Enum("left", "right", doc="laterality"),
+        "diagnosis_date": Date(doc="date of diagnosis"),
+        "controlled": Bool(doc="primary tumour controlled (resected or responding)"),
+        "present": Bool(doc="breast/chest wall tumour present on the evaluation date"),
+    }, doc="the primary breast tumour"),
+    "recurrences": List(RECURRENCE, key="id", doc="local, regional and distant recurrences; [] = none"),
+    "metastases": List(LESION, key="id", doc="every known metastatic lesion; [] = none"),
+    "imaging": List(Obj({
+        "id": Str(60, doc="study id"),
+        "modality": Enum(*MODALITIES, doc="modality"),
+        "date": Date(doc="date of the study"),
+        "purpose": Enum("staging", "baseline", "response", "progression", "confirmation", "other", doc="why it was done"),
+        "findings": Str(2000, doc="report summary"),
+    }, required=("id", "modality", "date")), key="id", doc="imaging studies"),
+    "systemic_therapy": List(REGIMEN, key="id", doc="every systemic regimen; [] = never treated"),
+    "radiotherapy": List(RADIOTHERAPY, key="id", doc="radiotherapy courses; [] = none"),
+    "surgery": List(SURGERY, key="id", doc="surgical procedures; [] = none"),
+    "labs": List(LAB, doc="laboratory results"),
+    "performance_status": List(PERFORMANCE, doc="ECOG/WHO/Karnofsky assessments"),
+    "reproductive": Obj({
+        "childbearing_potential": Bool(doc="woman of childbearing potential"),
+        "pregnant": Bool(doc="currently pregnant"),
+        "breastfeeding": Bool(doc="currently breastfeeding"),
+        "contraception": Bool(doc="willing to use effective contraception"),
+        "last_delivery": Date(doc="date of the most recent delivery"),
+        "pregnancy_tests": List(PREGNANCY_TEST, doc="pregnancy tests; [] = none done"),
+    }, doc="reproductive status"),
+    "other_malignancies": List(MALIGNANCY, key="id", doc="other malignancies; [] = none"),
+    "comorbidities": List(COMORBIDITY, doc="comorbidities; [] = none"),
+    "toxicities": List(TOXICITY, doc="residual toxicities of earlier treatment; [] = none"),
+    "findings": Map(FINDINGS, Bool(), doc="clinical findings, each true/false; a finding left out is not recorded"),
+    "assessment": Obj({
+        "life_expectancy_months": Num(0, 600, doc="investigator's estimate, months"),
+    }, doc="investigator assessments"),
+    "consent": Obj({
+        "signed": Bool(doc="written informed consent signed"),
+        "date": Date(doc="date signed"),
+    }, doc="informed consent"),
+    "attestations": List(ATTESTATION, key="criterion", doc="investigator judgments for clinician-judgment criteria"),
+}, required=("schema_version", "patient"), doc="a patient record")
