@@ -1,0 +1,106 @@
+"""The pyDatalog session: rules parsed once per process; per patient assert, query, retract.
+
+pyDatalog keeps one global program per thread, so a process holds one Engine. Record values
+enter only as fact arguments through the API (never as program text), so a value such as
+"x') & ~eligible(P" is just a string constant.
+"""
+
+from dataclasses import dataclass
+
+import networkx as nx
+from pyDatalog import pyDatalog
+
+from .clauses import Aggregate, Atom, FunctionValue
+from .errors import RuleError
+from .facts import facts_of, reference_facts
+from .predicates import BASE
+from .rulebook import HOLDS, LACKS
+
+PATIENT = "patient"   # the one patient in the database at a time
+_DUMMY = "__eligo_declare__"
+
+
+@dataclass
+class Evaluation:
+    record: object
+    facts: object        # PatientFacts
+    holds: set           # {(trial, criterion)}
+    lacks: set
+
+
+def negation_cycles(book):
+    """Predicates that depend on themselves through a negation or an aggregate (unstratifiable)."""
+    graph = nx.DiGraph()
+    for clause in book.clauses:
+        head = clause.head.pred
+        graph.add_node(head)
+        for lit in clause.body:
+            if isinstance(lit, (Atom, FunctionValue)):
+                negative = (isinstance(lit, Atom) and lit.negated) or isinstance(clause.head, Aggregate)
+                if graph.has_edge(head, lit.pred):
+                    negative = negative or graph[head][lit.pred]["negative"]
+                graph.add_edge(head, lit.pred, negative=negative, where=clause.where)
+    problems = []
+    for component in nx.strongly_connected_components(graph):
+        for a, b, data in graph.subgraph(component).edges(data=True):
+            if data["negative"]:
+                problems.append((data["where"], a, b))
+    return sorted(problems)
+
+
+class Engine:
+    """Holds the loaded rule set; evaluate() judges one record at a time."""
+
+    def __init__(self, book):
+        cycles = negation_cycles(book)
+        if cycles:
+            where, a, b = cycles[0]
+            raise RuleError(f"{where}: {a} depends on {b} through negation or an aggregate inside a cycle (not stratifiable)")
+        self.book = book
+        pyDatalog.clear()
+        pyDatalog.load(book.program())
+        for pred in BASE.values():
+            dummy = (_DUMMY,) * pred.arity
+            pyDatalog.assert_fact(pred.name, *dummy)
+            pyDatalog.retract_fact(pred.name, *dummy)
+        for pred in (HOLDS, LACKS):
+            pyDatalog.assert_fact(pred, _DUMMY, _DUMMY, _DUMMY)
+            pyDatalog.retract_fact(pred, _DUMMY, _DUMMY, _DUMMY)
+        for fact in reference_facts():
+            pyDatalog.assert_fact(fact.pred, *fact.args)
+
+    def evaluate(self, record):
+        pf = facts_of(record)
+        asserted = []
+        try:
+            for fact in pf.facts:
+                args = (PATIENT,) + fact.args
+                pyDatalog.assert_fact(fact.pred, *args)
+                asserted.append((fact.pred, args))
+            holds = self._criteria(HOLDS)
+            lacks = self._criteria(LACKS)
+        finally:
+            for pred, args in reversed(asserted):
+                pyDatalog.retract_fact(pred, *args)
+        return Evaluation(record, pf, holds, lacks)
+
+    def ask(self, text):
+        """Answers (sorted tuples) of a query over rule predicates, for the current patient."""
+        answer = pyDatalog.ask(text)
+        return sorted(answer.answers) if answer else []
+
+    def _criteria(self, pred):
+        return {(t, c) for _p, t, c in self.ask(f"{pred}(P, T, C)")}
+
+
+_ENGINE = None
+
+
+def engine():
+    """The process's engine (built on first use; screening workers each build their own)."""
+    global _ENGINE
+    if _ENGINE is None:
+        from .rulebook import rulebook
+
+        _ENGINE = Engine(rulebook())
+    return _ENGINE

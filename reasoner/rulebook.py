@@ -1,0 +1,280 @@
+"""Reads rules/: shared clauses (rules/lib/*.dl) and trial files (rules/trials/*.yaml).
+
+A trial file holds the trial's metadata, optional helper clauses (`rules:`, predicates named
+`<trial>_...`) and its criteria, each with `holds` / `lacks` bodies. The engine loads the clauses
+this module builds; explanations, lint and coverage read the same Clause objects.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .clauses import Atom, Const, FunctionValue, Var, parse_body, parse_program
+from .errors import RuleError
+from .paths import data_root, rules_dir
+from .predicates import BASE
+from .reference import reference
+
+TRIAL_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+CRITERION_ID = re.compile(r"^[A-Z]+[0-9]+[a-z]?$")
+HOLDS, LACKS = "crit_holds", "crit_lacks"
+KINDS = ("inclusion", "exclusion")
+
+
+@dataclass
+class Criterion:
+    trial: str
+    id: str
+    kind: str
+    stages: tuple        # (None,) for unstaged trials
+    text: str
+    reading: str
+    holds: list
+    lacks: list
+    file: str
+    line: int
+
+    @property
+    def clauses(self):
+        return self.holds + self.lacks
+
+
+@dataclass
+class Trial:
+    id: str
+    name: str
+    title: str
+    registry: str
+    version: str
+    source: str
+    stages: tuple
+    criteria: list
+    clauses: list          # helper clauses of the trial file
+    file: str
+    extra: dict = field(default_factory=dict)   # other top-level sections (e.g. strata)
+
+    def criterion(self, cid):
+        for crit in self.criteria:
+            if crit.id == cid:
+                return crit
+        raise KeyError(cid)
+
+    def stage_criteria(self, stage):
+        return [c for c in self.criteria if stage in c.stages]
+
+
+@dataclass
+class Rulebook:
+    trials: dict          # id -> Trial, in file-name order
+    lib: list             # clauses of rules/lib/*.dl
+    sha256: str           # of every rule and reference file, for reports
+
+    @property
+    def clauses(self):
+        out = list(self.lib)
+        for trial in self.trials.values():
+            out += trial.clauses
+            for crit in trial.criteria:
+                out += crit.clauses
+        return out
+
+    def program(self):
+        """The whole program text for pyDatalog.load (clause texts only, no record values)."""
+        return "\n".join(c.text for c in self.clauses) + "\n"
+
+    def definitions(self):
+        """predicate name -> clauses defining it (aggregate functions included)."""
+        defs = {}
+        for clause in self.clauses:
+            defs.setdefault(clause.head.pred, []).append(clause)
+        return defs
+
+    def trial(self, tid):
+        if tid not in self.trials:
+            from .errors import InputError
+
+            raise InputError(f"unknown trial {tid!r}; expected one of: {', '.join(self.trials)}")
+        return self.trials[tid]
+
+
+def _relative(path):
+    try:
+        return str(Path(path).resolve().relative_to(data_root().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe YAML that remembers the line of every mapping (for file:line in rule errors)."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=True)
+        mapping["__line__"] = node.start_mark.line + 1
+        for key_node, value_node in node.value:
+            if isinstance(value_node, yaml.ScalarNode):
+                mapping[f"__line_{key_node.value}__"] = value_node.start_mark.line + 1 + (1 if value_node.style in ("|", ">") else 0)
+            elif isinstance(value_node, yaml.SequenceNode):
+                mapping[f"__lines_{key_node.value}__"] = [
+                    item.start_mark.line + 1 + (1 if isinstance(item, yaml.ScalarNode) and item.style in ("|", ">") else 0)
+                    for item in value_node.value]
+        return mapping
+
+
+def _need(entry, key, where, kind=str):
+    value = entry.get(key)
+    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
+        raise RuleError(f"{where}: `{key}` is required ({'text' if kind is str else kind.__name__})")
+    return value
+
+
+def _bodies(entry, side, trial, cid, file):
+    bodies = entry.get(side, [])
+    if isinstance(bodies, str):
+        bodies = [bodies]
+        lines = [entry.get(f"__line_{side}__", entry["__line__"])]
+    else:
+        lines = entry.get(f"__lines_{side}__", [entry["__line__"]] * len(bodies))
+    if not isinstance(bodies, list) or not all(isinstance(b, str) for b in bodies):
+        raise RuleError(f"{file}:{entry['__line__']}: {cid}.{side}: expected a list of rule bodies (text)")
+    head = f"{HOLDS if side == 'holds' else LACKS}(P, '{trial}', '{cid}')"
+    return [parse_body(body, head, file, line, (trial, cid, side)) for body, line in zip(bodies, lines)]
+
+
+def load_trial(path):
+    file = _relative(path)
+    try:
+        doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as err:
+        raise RuleError(f"{file}: invalid YAML: {err}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("trial"), dict):
+        raise RuleError(f"{file}: expected a mapping with `trial:` metadata")
+    meta = doc["trial"]
+    where = f"{file}:{meta['__line__']}"
+    tid = _need(meta, "id", where)
+    if not TRIAL_ID.match(tid) or Path(path).stem != tid:
+        raise RuleError(f"{where}: trial id {tid!r} must be lower-case [a-z0-9_] and equal the file name")
+    stages = tuple(meta.get("stages") or (None,))
+    helpers = []
+    if doc.get("rules"):
+        helpers = parse_program(doc["rules"], file, doc["__line_rules__"])
+        for clause in helpers:
+            if not clause.head.pred.startswith(tid + "_"):
+                raise RuleError(f"{clause.where}: helper predicate {clause.head.pred!r} must be named {tid}_...")
+    criteria, seen = [], set()
+    for entry in doc.get("criteria") or []:
+        cwhere = f"{file}:{entry['__line__']}"
+        cid = _need(entry, "id", cwhere)
+        if not CRITERION_ID.match(cid) or cid in seen:
+            raise RuleError(f"{cwhere}: criterion id {cid!r} must be unique and look like I1, E2, P10, S3")
+        seen.add(cid)
+        kind = _need(entry, "kind", cwhere)
+        if kind not in KINDS:
+            raise RuleError(f"{cwhere}: {cid}.kind: expected inclusion or exclusion, got {kind!r}")
+        stage = entry.get("stage")
+        crit_stages = tuple(stage) if isinstance(stage, list) else (stage,)
+        if any(s not in stages for s in crit_stages):
+            raise RuleError(f"{cwhere}: {cid}.stage: expected one of {[s for s in stages if s]}, got {stage!r}")
+        criteria.append(Criterion(
+            trial=tid, id=cid, kind=kind, stages=crit_stages,
+            text=_need(entry, "text", cwhere).strip(), reading=_need(entry, "reading", cwhere).strip(),
+            holds=_bodies(entry, "holds", tid, cid, file), lacks=_bodies(entry, "lacks", tid, cid, file),
+            file=file, line=entry["__line__"]))
+    if not criteria:
+        raise RuleError(f"{file}: no criteria")
+    extra = {k: _strip_lines(v) for k, v in doc.items() if k not in ("trial", "rules", "criteria") and not k.startswith("__")}
+    return Trial(id=tid, name=_need(meta, "name", where), title=meta.get("title", ""), registry=meta.get("registry", ""),
+                 version=str(meta.get("version", "")), source=meta.get("source", ""), stages=stages,
+                 criteria=criteria, clauses=helpers, file=file, extra=extra)
+
+
+def _strip_lines(value):
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if not (isinstance(k, str) and k.startswith("__"))}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def rule_files(root=None):
+    root = Path(root) if root else rules_dir()
+    return sorted((root / "lib").glob("*.dl")), sorted((root / "trials").glob("*.yaml"))
+
+
+def build(root=None):
+    """Parse every rule file under root (default: the installed rules/)."""
+    lib_files, trial_files = rule_files(root)
+    digest = hashlib.sha256()
+    lib = []
+    for path in lib_files:
+        text = path.read_text(encoding="utf-8")
+        lib += parse_program(text, _relative(path))
+    trials = {}
+    for path in trial_files:
+        trial = load_trial(path)
+        trials[trial.id] = trial
+    for path in list(lib_files) + list(trial_files) + list(reference().files):
+        digest.update(_relative(path).encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return Rulebook(trials=trials, lib=lib, sha256=digest.hexdigest())
+
+
+@lru_cache(maxsize=1)
+def rulebook():
+    return build()
+
+
+def dependencies(book, clauses):
+    """Base-predicate patterns the clauses can read: {(pred, (const-or-None, ...))}.
+
+    Constants flow from a calling literal into the clauses it may use, so that, e.g., a criterion
+    asking about finding(P, 'malignant_ascites', X) depends on that finding only.
+    """
+    defs, seen, out = book.definitions(), set(), set()
+
+    def visit_body(body, subst):
+        for lit in body:
+            if isinstance(lit, (Atom, FunctionValue)):
+                args = lit.args + ((lit.value,) if isinstance(lit, FunctionValue) else ())
+                pattern = tuple(_bound(a, subst) for a in args)
+                visit(lit.pred, pattern)
+
+    def visit(pred, pattern):
+        if (pred, pattern) in seen:
+            return
+        seen.add((pred, pattern))
+        if pred in BASE:
+            out.add((pred, pattern))
+            return
+        for clause in defs.get(pred, []):
+            head_args = clause.head.args + ((clause.head.target,) if hasattr(clause.head, "agg") else ())
+            subst = {}
+            if _unify(head_args, pattern, subst):
+                visit_body(clause.body, subst)
+
+    for clause in clauses:
+        subst = {}
+        _unify(clause.head.args, tuple(a.value if isinstance(a, Const) else None for a in clause.head.args), subst)
+        visit_body(clause.body, subst)
+    return out
+
+
+def _bound(term, subst):
+    if isinstance(term, Const):
+        return term.value
+    return subst.get(term.name)
+
+
+def _unify(head_args, pattern, subst):
+    for term, value in zip(head_args, pattern):
+        if value is None or term is None:
+            continue
+        if isinstance(term, Const):
+            if term.value != value:
+                return False
+        elif isinstance(term, Var):
+            if subst.setdefault(term.name, value) != value:
+                return False
+    return True

@@ -1,0 +1,109 @@
+"""Criterion outcomes (pass / fail / unknown + missing inputs) and trial verdicts.
+
+Inclusion: holds -> pass, lacks -> fail. Exclusion: holds -> fail, lacks -> pass. Neither ->
+unknown, reporting the record inputs its rules could read that the record leaves out. Both -> a
+RuleConflict: the rules contradict themselves, which is an error, never a verdict.
+"""
+
+from dataclasses import dataclass
+
+from .errors import RuleConflict
+from .predicates import where
+from .rulebook import dependencies
+
+PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+ELIGIBLE, INELIGIBLE, INDETERMINATE = "eligible", "ineligible", "indeterminate"
+
+
+@dataclass(frozen=True)
+class CriterionOutcome:
+    criterion: object    # rulebook.Criterion
+    outcome: str
+    missing: tuple       # record paths, for unknown outcomes
+
+    @property
+    def id(self):
+        return self.criterion.id
+
+    @property
+    def kind(self):
+        return self.criterion.kind
+
+
+@dataclass(frozen=True)
+class TrialVerdict:
+    trial: object        # rulebook.Trial
+    stage: object        # None for unstaged trials
+    verdict: str
+    criteria: tuple      # CriterionOutcome, protocol order
+
+    @property
+    def failing(self):
+        return [c for c in self.criteria if c.outcome == FAIL]
+
+    @property
+    def unknown(self):
+        return [c for c in self.criteria if c.outcome == UNKNOWN]
+
+
+def criterion_outcome(criterion, evaluation, book):
+    key = (criterion.trial, criterion.id)
+    holds, lacks = key in evaluation.holds, key in evaluation.lacks
+    if holds and lacks:
+        raise RuleConflict(
+            f"{criterion.file}:{criterion.line}: {criterion.trial}/{criterion.id}: the rules derive both "
+            f"holds and lacks for patient {evaluation.record.patient_id}; fix the criterion's rules")
+    if holds or lacks:
+        met = holds
+        passed = met if criterion.kind == "inclusion" else not met
+        return CriterionOutcome(criterion, PASS if passed else FAIL, ())
+    return CriterionOutcome(criterion, UNKNOWN, missing_inputs(criterion, evaluation.facts.gaps, book))
+
+
+_PATTERNS = {}   # (rule-set hash, trial, criterion) -> base patterns its rules read
+
+
+def _patterns(book, criterion):
+    key = (book.sha256, criterion.trial, criterion.id)
+    if key not in _PATTERNS:
+        _PATTERNS[key] = frozenset(dependencies(book, criterion.clauses))
+    return _PATTERNS[key]
+
+
+def missing_inputs(criterion, gaps, book):
+    """Record paths the criterion's rules could read that the record leaves out."""
+    patterns = _patterns(book, criterion)
+    found = {gap.path for gap in gaps if any(_matches(gap, pred, pat) for pred, pat in patterns)}
+    if found:
+        return tuple(sorted(found))
+    # Nothing is absent, yet nothing decided (e.g. a test outside its window, an attestation
+    # not given): name the inputs that would decide it.
+    return tuple(sorted({where(pred, {i: v for i, v in enumerate(pat) if v is not None and i > 0})
+                         for pred, pat in patterns if pred not in ("as_of", "recorded")}))
+
+
+def _matches(gap, pred, pattern):
+    if gap.pred != pred:
+        return False
+    return all(pattern[pos] is None or pattern[pos] == value for pos, value in gap.key)
+
+
+def trial_verdicts(book, evaluation, trial_ids=None):
+    """One TrialVerdict per (trial, stage), trials in rulebook order."""
+    out = []
+    for tid in trial_ids or list(book.trials):
+        trial = book.trial(tid)
+        outcomes = {c.id: criterion_outcome(c, evaluation, book) for c in trial.criteria}
+        for stage in trial.stages:
+            crits = tuple(outcomes[c.id] for c in trial.stage_criteria(stage))
+            out.append(TrialVerdict(trial, stage, overall(crits), crits))
+    return out
+
+
+def overall(outcomes):
+    kinds = {o.outcome for o in outcomes}
+    if FAIL in kinds:
+        return INELIGIBLE
+    if UNKNOWN in kinds:
+        return INDETERMINATE
+    return ELIGIBLE
