@@ -115,8 +115,8 @@ BASE = {p.name: p for p in (
     _p("consent_day", "Day", "consent.date", "date consent was signed"),
     _p("attested", "Trial Criterion Answer", "attestations ({1}/{2})", "investigator's judgment yes/no for a criterion"),
     _ref("organ_class", "Organ Class", "facts/reference/organs.yaml", "organ taxonomy: visceral, abdominal, cns"),
-    _ref("vertebra_next", "Upper Lower", "facts/reference/vertebrae.yaml", "Lower is the vertebra right below Upper (C7/T1, T12/L1, L5/S1 included)"),
-    _ref("drug_class", "Drug Class", "facts/reference/drugs.yaml", "drug class: chemotherapy, endocrine, targeted, immunotherapy, bone_modifying"),
+    _ref("vertebra_next", "Upper Lower", "facts/reference/vertebrae.yaml", "Lower is right below Upper (C7/T1, T12/L1, L5/S1 included)"),
+    _ref("drug_class", "Drug Class", "facts/reference/drugs.yaml", "chemotherapy, endocrine, targeted, immunotherapy, bone_modifying"),
 )}
 
 

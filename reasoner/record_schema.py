@@ -25,7 +25,7 @@ FINDINGS = {
     "ct_contraindicated": "cannot undergo CT (e.g. contrast allergy that cannot be managed)",
     "mri_contraindicated": "cannot undergo MRI (e.g. incompatible implant, claustrophobia)",
     "uncontrolled_bone_pain": "severe bone pain uncontrolled with drugs",
-    "palliative_radiotherapy_indicated": "an indication for palliative radiotherapy for symptoms (pain, bleeding, obstruction, pending fracture)",
+    "palliative_radiotherapy_indicated": "palliative radiotherapy indicated for symptoms (pain, bleeding, obstruction, fracture)",
     "hiv_infection": "infection with HIV",
     "hbs_antigen_positive": "HBs antigen positive",
     "fever_38": "fever of 38 degrees Celsius or more",

@@ -1,0 +1,1 @@
+"""Renderers: turn verdicts (and later explanation graphs) into text, JSON, HTML, Markdown."""

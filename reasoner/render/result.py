@@ -1,0 +1,46 @@
+"""The JSON result of `eligo check` (docs/output.md); text and reports start from the same dict."""
+
+import json
+
+from .. import __version__
+
+RESULT_SCHEMA_VERSION = 1
+
+
+def trial_entry(tv):
+    trial = tv.trial
+    entry = {
+        "trial": trial.id,
+        "name": trial.name,
+        "registry": trial.registry,
+        "protocol_version": trial.version,
+        "stage": tv.stage,
+        "verdict": tv.verdict,
+        "failing": [c.id for c in tv.failing],
+        "unknown": [c.id for c in tv.unknown],
+        "criteria": [
+            {"id": c.id, "kind": c.kind, "outcome": c.outcome, "missing": list(c.missing)}
+            for c in tv.criteria
+        ],
+    }
+    if getattr(tv, "strata", None) is not None:
+        entry["strata"] = tv.strata
+    return entry
+
+
+def result_document(record, book, verdicts):
+    return {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "patient": record.patient_id,
+        "as_of": record.as_of.isoformat(),
+        "tool_version": __version__,
+        "ruleset_sha256": book.sha256,
+        "input": record.filename,
+        "input_sha256": record.sha256,
+        "trials": [trial_entry(tv) for tv in verdicts],
+    }
+
+
+def dumps(document):
+    """Stable JSON: the same inputs give the same bytes."""
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

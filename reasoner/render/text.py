@@ -1,0 +1,54 @@
+"""Terminal summary of `eligo check`: per trial the verdict, then what failed and what is unknown."""
+
+import textwrap
+
+WIDTH = 100
+
+
+def _label(trial):
+    stage = f" [{trial['stage']} registration]" if trial["stage"] else ""
+    registry = f" ({trial['registry']})" if trial["registry"] else ""
+    return f"{trial['name']}{registry}{stage}"
+
+
+def render_check(document, book):
+    lines = [f"Patient {document['patient']}, evaluated as of {document['as_of']} ({document['input']})", ""]
+    for trial in document["trials"]:
+        crits = trial["criteria"]
+        lines.append(f"{_label(trial)}: {trial['verdict'].upper()}")
+        if trial["verdict"] == "eligible":
+            lines.append(f"  all {len(crits)} criteria met")
+        rows = [c for c in crits if c["outcome"] == "fail"] + [c for c in crits if c["outcome"] == "unknown"]
+        for c in rows:
+            text = " ".join(book.trials[trial["trial"]].criterion(c["id"]).text.split())
+            head = f"  {c['outcome']:<8}{c['id']:<5}"
+            lines.extend(textwrap.wrap(text, WIDTH, initial_indent=head, subsequent_indent=" " * len(head)))
+            if c["missing"]:
+                lines.extend(textwrap.wrap("missing: " + ", ".join(c["missing"]), WIDTH,
+                                           initial_indent=" " * len(head), subsequent_indent=" " * (len(head) + 9)))
+        passed = sum(1 for c in crits if c["outcome"] == "pass")
+        if trial["verdict"] != "eligible":
+            lines.append(f"  ({passed} of {len(crits)} criteria met)")
+        if trial.get("strata"):
+            lines.append("  strata: " + ", ".join(f"{k}={v}" for k, v in trial["strata"].items()))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_trials(book):
+    rows = [(t.id, t.name, t.registry, t.version) for t in book.trials.values()]
+    width = max(len(r[0]) for r in rows) + 2
+    out = [f"{'id':<{width}}{'name':<12}{'registry':<14}protocol version"]
+    out += [f"{tid:<{width}}{name:<12}{reg:<14}{version}" for tid, name, reg, version in rows]
+    return "\n".join(out) + "\n"
+
+
+def render_criteria(trial):
+    out = [f"{trial.name} ({trial.registry}): {len(trial.criteria)} criteria, from {trial.file}", ""]
+    for c in trial.criteria:
+        stage = f" [{', '.join(s for s in c.stages if s)}]" if any(c.stages) else ""
+        out.append(f"{c.id} {c.kind}{stage}  ({c.file}:{c.line})")
+        out.extend(textwrap.wrap(" ".join(c.text.split()), WIDTH, initial_indent="  text:    ", subsequent_indent=" " * 11))
+        out.extend(textwrap.wrap(" ".join(c.reading.split()), WIDTH, initial_indent="  reading: ", subsequent_indent=" " * 11))
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,50 @@
+"""Eligo: explainable eligibility reasoning for oligometastatic breast cancer trials."""
+
+import re
+from glob import glob
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "reasoner" / "__init__.py").read_text()).group(1)
+
+
+def data_files():
+    """rules/ and facts/ are installed under <prefix>/share/eligo (see reasoner/paths.py)."""
+    folders = ["rules/lib", "rules/trials", "rules/tests", "rules/tests/records", "facts/reference", "facts/patients"]
+    out = []
+    for folder in folders:
+        files = sorted(f for f in glob(f"{folder}/*") if Path(f).is_file())
+        if files:
+            out.append((f"share/eligo/{folder}", files))
+    return out
+
+
+setup(
+    name="eligo",
+    version=VERSION,
+    description="Explainable eligibility reasoning (pyDatalog) for oligometastatic breast cancer trials",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["reasoner", "reasoner.*"]),
+    package_data={"reasoner": ["render/templates/*"]},
+    data_files=data_files(),
+    install_requires=[
+        "pyDatalog==0.22.4",      # explanations read its behaviour; pinned (see PYDATALOG-NOTES)
+        "networkx>=3.2,<4",
+        "click>=8.1,<9",
+        "PyYAML>=6.0,<7",
+        "ucumvert==0.3.2",        # UCUM unit conversion (on pint)
+        "pint>=0.24,<1",
+        "pytest>=8,<10",          # also the rule-test plugin's host
+    ],
+    extras_require={
+        "dev": ["hypothesis>=6.100,<7", "ruff>=0.6,<1"],
+        "dask": ["dask[distributed]>=2024.1"],
+    },
+    entry_points={
+        "console_scripts": ["eligo = reasoner.cli:run"],
+    },
+)
