@@ -101,6 +101,20 @@ def criteria(trial):
     click.echo(render_criteria(rulebook().trial(trial)))
 
 
+# Commands that live in their own modules register here, one line each.
+COMMANDS = ()
+
+
+def _register():
+    import importlib
+
+    for module_name, attribute in COMMANDS:
+        main.add_command(getattr(importlib.import_module(module_name, __package__), attribute))
+
+
+_register()
+
+
 def run():
     """Console-script entry: click's own usage errors already exit 2."""
     try:

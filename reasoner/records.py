@@ -111,6 +111,12 @@ def validate(data, name, as_of, sha256=""):
     return Record(data=checked, filename=name, sha256=sha256, as_of=as_of)
 
 
+def record_from_data(data, name, as_of):
+    """Validate in-memory data (rule-test cases, screening lines, imported FHIR) as a record."""
+    raw = json.dumps(data, sort_keys=True, default=str).encode()
+    return validate(data, name, as_of, hashlib.sha256(raw).hexdigest())
+
+
 def load_record(path, as_of):
     """Read, parse and validate one record file."""
     raw = read_bytes(path)

@@ -1,0 +1,31 @@
+"""Shared fixtures: build records from Python data and judge them in-process."""
+
+import copy
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reasoner.pipeline import judge
+from reasoner.records import record_from_data
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = dt.date(2026, 11, 23)
+EXAMPLE = ROOT / "facts" / "patients" / "eligible-taormina.yaml"
+
+
+@pytest.fixture
+def eligible():
+    """A fresh copy of the bundled eligible TAORMINA patient, to modify per test."""
+    return copy.deepcopy(yaml.safe_load(EXAMPLE.read_text()))
+
+
+def outcomes(data, trial="taormina", as_of=AS_OF):
+    """{criterion id: outcome} plus the verdict, for one trial (first stage)."""
+    record = record_from_data(data, "test.yaml", as_of)
+    verdict = [v for v in judge(record, [trial]).verdicts][0]
+    result = {c.id: c.outcome for c in verdict.criteria}
+    result["verdict"] = verdict.verdict
+    result["missing"] = {c.id: c.missing for c in verdict.criteria if c.missing}
+    return result
