@@ -1,0 +1,1 @@
+"""Rule-author toolkit: rule test cases, their runner, coverage, lint and mutation testing."""

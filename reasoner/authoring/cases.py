@@ -1,0 +1,252 @@
+"""Rule test cases (rules/tests/*.yaml): a record, an evaluation date, expected outcomes.
+
+Cases stay short by starting from a base record and overriding fields by path:
+`set: {"metastases[2].size_mm": 51, "metastases[+]": {...}}`, `append: {metastases: [{...}, {...}]}`
+and `remove: [findings.malignant_ascites]`.
+docs/rule-tests.md is the format's reference.
+"""
+
+import copy
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import EligoError, InputError
+from ..records import parse_text, read_bytes, record_from_data
+
+OUTCOMES = ("pass", "fail", "unknown")
+VERDICTS = ("eligible", "ineligible", "indeterminate")
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\+)\]")
+
+
+@dataclass
+class Case:
+    name: str
+    file: str
+    line: int
+    trial: str
+    ref: str
+    data: dict            # the record after overrides
+    record_name: str
+    as_of: dt.date
+    verdict: object       # None, a verdict, or {stage: verdict}
+    criteria: dict        # criterion id -> expected outcome
+    missing: dict         # criterion id -> record paths expected among the missing
+    error: str = None     # expected validation error text (the record must be rejected)
+
+    @property
+    def where(self):
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Mismatch:
+    what: str             # "verdict", "verdict[primary]", a criterion id, or "error"
+    expected: object
+    actual: object
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    mismatches: list = field(default_factory=list)
+    judgement: object = None      # reasoner.pipeline.Judgement, when the record was judged
+
+    @property
+    def passed(self):
+        return not self.mismatches
+
+
+class _LineLoader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=True)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def _strip(value):
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def parse_path(path):
+    tokens = []
+    for name, index in _TOKEN.findall(path):
+        tokens.append(name if name else ("+" if index == "+" else int(index)))
+    if not tokens or "".join(str(t) for t in tokens) != re.sub(r"[.\[\]]", "", path):
+        raise ValueError(path)
+    return tokens
+
+
+def _walk(data, tokens, create):
+    node = data
+    for token, after in zip(tokens, tokens[1:]):
+        if isinstance(token, int):
+            node = node[token]
+        elif token not in node:
+            if not create:
+                raise KeyError(token)
+            node[token] = [] if not isinstance(after, str) else {}
+            node = node[token]
+        else:
+            node = node[token]
+    return node
+
+
+def apply_overrides(data, sets, removes, where, appends=None):
+    """Copy of data with `set`, `append` and `remove` applied; a bad path is an error naming the case."""
+    data = copy.deepcopy(data)
+    for path, items in (appends or {}).items():
+        try:
+            tokens = parse_path(path)
+            parent = _walk(data, tokens + ["+"], create=True)
+            if not isinstance(items, list):
+                raise TypeError
+            parent.extend(copy.deepcopy(items))
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise InputError(f"{where}: append: {path!r} must name a list in the record, and its value be a list") from None
+    for path, value in (sets or {}).items():
+        try:
+            tokens = parse_path(path)
+            parent = _walk(data, tokens, create=True)
+            last = tokens[-1]
+            if last == "+":
+                parent.append(copy.deepcopy(value))
+            else:
+                parent[last] = copy.deepcopy(value)
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise InputError(f"{where}: set: cannot set {path!r} in the record (no such place)") from None
+    for path in removes or []:
+        try:
+            tokens = parse_path(path)
+            parent = _walk(data, tokens, create=False)
+            del parent[tokens[-1]]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise InputError(f"{where}: remove: {path!r} is not in the record") from None
+    return data
+
+
+def _date(value, where, what):
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{where}: {what}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _record_data(spec, folder, where):
+    if isinstance(spec, dict):
+        return _strip(spec), where
+    path = folder / str(spec)
+    return parse_text(read_bytes(path), str(path)), str(path)
+
+
+def load_cases(path):
+    """Every case of one rule-test file, overrides applied (records are validated when run)."""
+    path = Path(path)
+    name = str(path)
+    try:
+        doc = yaml.load(read_bytes(path).decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise InputError(f"{name}: invalid YAML ({err})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list) or not doc.get("trial"):
+        raise InputError(f"{name}: expected a mapping with `trial:` and a list `cases:`")
+    folder, trial = path.parent, doc["trial"]
+    default_as_of = _date(doc.get("as_of", dt.date.today()), name, "as_of")
+    base, base_name = ({}, name)
+    if "base" in doc:
+        base, base_name = _record_data(doc["base"], folder, name)
+    cases, names = [], set()
+    for entry in doc["cases"]:
+        where = f"{name}:{entry.get('__line__', '?')}"
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise InputError(f"{where}: each case needs a `name`")
+        if entry["name"] in names:
+            raise InputError(f"{where}: duplicate case name {entry['name']!r}")
+        names.add(entry["name"])
+        data, record_name = (base, base_name)
+        if "record" in entry:
+            data, record_name = _record_data(entry["record"], folder, where)
+        data = apply_overrides(data, _strip(entry.get("set")), entry.get("remove"), where, _strip(entry.get("append")))
+        expect = _strip(entry.get("expect") or {})
+        if not expect:
+            raise InputError(f"{where}: case {entry['name']!r} has no `expect`")
+        criteria = expect.get("criteria") or {}
+        for cid, outcome in criteria.items():
+            if outcome not in OUTCOMES:
+                raise InputError(f"{where}: expect.criteria.{cid}: expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        verdict = expect.get("verdict")
+        for value in (verdict.values() if isinstance(verdict, dict) else [verdict] if verdict else []):
+            if value not in VERDICTS:
+                raise InputError(f"{where}: expect.verdict: expected one of {', '.join(VERDICTS)}, got {value!r}")
+        cases.append(Case(
+            name=entry["name"], file=name, line=entry.get("__line__", 0), trial=entry.get("trial", trial),
+            ref=str(entry.get("ref", "")), data=data, record_name=f"{record_name} [{entry['name']}]",
+            as_of=_date(entry.get("as_of", default_as_of), where, "as_of"), verdict=verdict, criteria=dict(criteria),
+            missing={k: list(v) for k, v in (expect.get("missing") or {}).items()}, error=expect.get("error")))
+    return cases
+
+
+def run_case(case):
+    """Judge the case's record and compare with its expectations."""
+    from ..pipeline import judge
+
+    result = CaseResult(case)
+    try:
+        record = record_from_data(case.data, case.record_name, case.as_of)
+    except EligoError as err:
+        if case.error is None or case.error not in str(err):
+            result.mismatches.append(Mismatch("error", case.error or "no validation error", str(err)))
+        return result
+    if case.error is not None:
+        result.mismatches.append(Mismatch("error", case.error, "the record was accepted"))
+        return result
+    judgement = judge(record, [case.trial])
+    result.judgement = judgement
+    outcomes = {c.id: c for tv in judgement.verdicts for c in tv.criteria}
+    verdicts = {tv.stage: tv.verdict for tv in judgement.verdicts}
+    if isinstance(case.verdict, dict):
+        for stage, expected in case.verdict.items():
+            actual = verdicts.get(stage, f"no stage {stage!r}")
+            if actual != expected:
+                result.mismatches.append(Mismatch(f"verdict[{stage}]", expected, actual))
+    elif case.verdict:
+        actual = verdicts.get(None, next(iter(verdicts.values())))
+        if actual != case.verdict:
+            result.mismatches.append(Mismatch("verdict", case.verdict, actual))
+    for cid, expected in case.criteria.items():
+        actual = outcomes[cid].outcome if cid in outcomes else f"no criterion {cid}"
+        if actual != expected:
+            result.mismatches.append(Mismatch(cid, expected, actual))
+    for cid, paths in case.missing.items():
+        actual = list(outcomes[cid].missing) if cid in outcomes else []
+        lacking = [p for p in paths if p not in actual]
+        if lacking:
+            result.mismatches.append(Mismatch(f"{cid} missing", paths, actual))
+    return result
+
+
+def case_files(paths=None):
+    """Rule-test files under the given paths (default: the installed rules/tests/)."""
+    from ..paths import rules_dir
+
+    roots = [Path(p) for p in paths] if paths else [rules_dir() / "tests"]
+    files = []
+    for root in roots:
+        if root.is_dir():
+            files += sorted(root.glob("*.yaml"))
+        elif root.exists():
+            files.append(root)
+        else:
+            raise InputError(f"{root}: no such file or directory")
+    return files
+
+
+__all__ = ["Case", "CaseResult", "Mismatch", "apply_overrides", "load_cases", "run_case", "case_files"]
