@@ -26,5 +26,5 @@ def judge(record, trial_ids=None):
     if trial_ids:
         for tid in trial_ids:
             book.trial(tid)   # unknown ids are a usage error before any work
-    evaluation = engine().evaluate(record)
+    evaluation = engine().evaluate(record, trial_ids)
     return Judgement(record, book, evaluation, trial_verdicts(book, evaluation, trial_ids))
