@@ -184,6 +184,7 @@ class Map(Spec):
 
     def __init__(self, keys, item, doc=""):
         self.keys, self.item, self.doc = tuple(keys), item, doc
+        self.key_docs = dict(keys) if isinstance(keys, dict) else {}
 
     def check(self, value, path, ctx):
         if not isinstance(value, dict):
