@@ -5,6 +5,7 @@ enter only as fact arguments through the API (never as program text), so a value
 "x') & ~eligible(P" is just a string constant.
 """
 
+import threading
 from dataclasses import dataclass
 
 import networkx as nx
@@ -122,14 +123,18 @@ def _fact_clause(pred, args):
     return pyEngine.Clause(pyEngine.Literal(pred, [pyEngine.Term_of(a) for a in args]), [])
 
 
-_ENGINE = None
+_LOCAL = threading.local()
 
 
 def engine():
-    """The process's engine (built on first use; screening workers each build their own)."""
-    global _ENGINE
-    if _ENGINE is None:
+    """This thread's engine, built on first use and then reused.
+
+    pyDatalog keeps its program per thread, so a thread that did not build the engine would see
+    an empty database; one engine per thread (screening workers, Dask worker threads) avoids that.
+    """
+    eng = getattr(_LOCAL, "engine", None)
+    if eng is None:
         from .rulebook import rulebook
 
-        _ENGINE = Engine(rulebook())
-    return _ENGINE
+        eng = _LOCAL.engine = Engine(rulebook())
+    return eng
