@@ -41,7 +41,7 @@ setup(
         "pytest>=8,<10",          # also the rule-test plugin's host
     ],
     extras_require={
-        "dev": ["hypothesis>=6.100,<7", "ruff>=0.6,<1"],
+        "dev": ["hypothesis>=6.100,<7", "ruff>=0.6,<1", "wheel"],
         "dask": ["dask[distributed]>=2024.1"],
     },
     entry_points={

@@ -1,0 +1,64 @@
+"""Record validation: every problem named by file, field and what was expected."""
+
+import copy
+
+import pytest
+
+from reasoner.errors import RecordError
+from reasoner.records import record_from_data
+from tests.conftest import AS_OF
+
+
+def problems(data):
+    with pytest.raises(RecordError) as err:
+        record_from_data(data, "patient.yaml", AS_OF)
+    return str(err.value).splitlines()
+
+
+def test_size_must_be_a_number(eligible):
+    eligible["metastases"][2]["size_mm"] = "big"
+    assert problems(eligible) == ['patient.yaml: metastases[2].size_mm: expected a number >= 0 and <= 1000, got "big"']
+
+
+def test_every_problem_is_reported_not_only_the_first(eligible):
+    eligible["metastases"][0]["size_mm"] = -1
+    eligible["patient"]["sex"] = "f"
+    found = problems(eligible)
+    assert len(found) == 2
+    assert any("metastases[0].size_mm" in p for p in found) and any("patient.sex" in p for p in found)
+
+
+@pytest.mark.parametrize("change, field, expected", [
+    (lambda d: d["metastases"][0]["site"].update(vertebrae=["T13"]), "metastases[0].site.vertebrae[0]", "a vertebral level"),
+    (lambda d: d["metastases"].append(copy.deepcopy(d["metastases"][0])), "metastases[3].id", "a unique id"),
+    (lambda d: d["labs"][0].update(unit="furlongs"), "labs[0].unit", "expected"),
+    (lambda d: d["patient"].update(birth_date="2026-02-30"), "patient.birth_date", "a real date"),
+    (lambda d: d["imaging"][0].update(date="2027-01-01"), "imaging[0].date", "on or before the evaluation date 2026-11-23"),
+    (lambda d: d["metastases"][0].update(colour="red"), "metastases[0].colour", "a known field"),
+    (lambda d: d["consent"].update(signed=None), "consent.signed", "leave the field out"),
+    (lambda d: d["systemic_therapy"][0].update(drugs=["snake oil"]), "systemic_therapy[0].drugs[0]", "drugs.yaml"),
+    (lambda d: d.update(metastases="none"), "metastases", "a list"),
+    (lambda d: d["patient"].pop("id"), "patient.id", "required"),
+])
+def test_bad_values_are_errors_not_guesses(eligible, change, field, expected):
+    change(eligible)
+    found = problems(eligible)
+    assert any(p.startswith(f"patient.yaml: {field}: ") and expected in p for p in found), found
+
+
+def test_planned_dates_may_lie_in_the_future(eligible):
+    eligible["dates"]["treatment_start"] = "2027-03-01"
+    assert record_from_data(eligible, "p.yaml", AS_OF).data["dates"]["treatment_start"].year == 2027
+
+
+def test_absent_section_and_empty_list_stay_distinct(eligible):
+    eligible["other_malignancies"] = []
+    del eligible["comorbidities"]
+    data = record_from_data(eligible, "p.yaml", AS_OF).data
+    assert data["other_malignancies"] == [] and "comorbidities" not in data
+
+
+def test_lab_unit_is_converted_with_its_factor(eligible):
+    eligible["labs"][0] = {"test": "bilirubin", "value": 17.1, "unit": "umol/L", "uln": 20.5, "date": "2026-11-16"}
+    lab = record_from_data(eligible, "p.yaml", AS_OF).data["labs"][0]
+    assert lab["factor"] == pytest.approx(0.0584660, rel=1e-5)
