@@ -6,10 +6,11 @@ enter only as fact arguments through the API (never as program text), so a value
 """
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import networkx as nx
-from pyDatalog import pyDatalog, pyEngine
+from pyDatalog import pyDatalog, pyEngine, pyParser
 
 from .clauses import Aggregate, Atom, FunctionValue
 from .errors import RuleError
@@ -63,6 +64,7 @@ class Engine:
             where, a, b = cycles[0]
             raise RuleError(f"{where}: {a} depends on {b} through negation or an aggregate inside a cycle (not stratifiable)")
         self.book = book
+        self._open = False
         pyDatalog.clear()
         pyDatalog.load(book.program())
         for pred in BASE.values():
@@ -83,18 +85,28 @@ class Engine:
         Facts go straight to pyEngine clauses: pyDatalog.assert_fact parses every call and cost
         ~70% of a patient's time (33 ms -> 14 ms per TAORMINA patient).
         """
+        with self.patient(record) as session:
+            return session.evaluation(trial_ids)
+
+    @contextmanager
+    def patient(self, record):
+        """`with engine.patient(record) as session:` the record's facts stay asserted (explanations
+        re-query rule bodies) and are retracted on leaving, whatever happens."""
+        if self._open:
+            raise RuntimeError("a patient session is already open; the engine holds one patient at a time")
         pf = facts_of(record)
         clauses = [_fact_clause(fact.pred, (PATIENT,) + fact.args) for fact in pf.facts]
         asserted = []
+        self._open = True
         try:
             for clause in clauses:
                 pyEngine.assert_(clause)
                 asserted.append(clause)
-            holds, lacks = self._decided(trial_ids)
+            yield Session(self, record, pf)
         finally:
             for clause in reversed(asserted):
                 pyEngine.retract(clause)
-        return Evaluation(record, pf, holds, lacks)
+            self._open = False
 
     def ask(self, text):
         """Answers (sorted tuples) of a query over rule predicates, for the current patient."""
@@ -116,6 +128,35 @@ class Engine:
         holds = {(t, c) for _p, t, c, s in answers if s == "holds"}
         lacks = {(t, c) for _p, t, c, s in answers if s == "lacks"}
         return holds, lacks
+
+
+class Session:
+    """One patient's facts asserted in the engine (see Engine.patient)."""
+
+    def __init__(self, engine, record, facts):
+        self.engine, self.record, self.facts = engine, record, facts
+
+    def evaluation(self, trial_ids=None):
+        holds, lacks = self.engine._decided(trial_ids)
+        return Evaluation(self.record, self.facts, holds, lacks)
+
+    def query(self, pred, args):
+        """Full argument tuples of pred matching args (None = any), asked through pyEngine with
+        the values as constants: no program text, so record strings cannot act as syntax."""
+        terms = [pyEngine.Var(f"X{i}") if a is None else pyEngine.Term_of(a) for i, a in enumerate(args)]
+        answer = pyEngine.Literal(pred, terms).ask()
+        return answer if isinstance(answer, list) else []
+
+    def function(self, func, keys):
+        """[(keys..., value)] of the function func[keys] (None = any key), e.g. an aggregate's result."""
+        key_terms = [pyParser.Term(f"X{i}") if k is None else k for i, k in enumerate(keys)]
+        function = pyParser.Term(func)[tuple(key_terms) if len(key_terms) > 1 else key_terms[0]]
+        answer = (function == pyParser.Term("V")).ask() or []
+        rows = []
+        for row in answer:
+            free = iter(row)
+            rows.append(tuple(next(free) if k is None else k for k in keys) + (next(free),))
+        return rows
 
 
 def _fact_clause(pred, args):
