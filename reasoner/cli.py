@@ -102,7 +102,9 @@ def criteria(trial):
 
 
 # Commands that live in their own modules register here, one line each.
-COMMANDS = ()
+COMMANDS = (
+    (".cli_screen", "screen"),
+)
 
 
 def _register():
