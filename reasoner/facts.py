@@ -65,10 +65,18 @@ def age_in_years(birth, on):
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+def months_between(start, end):
+    """Whole months from start to end (the same day-of-month completes a month, as birthdays
+    complete years); negative when end lies before start."""
+    if end < start:
+        return -months_between(end, start)
+    return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
+
+
 SECTIONS_WITH_ITEMS = (
     "recurrences", "metastases", "imaging", "systemic_therapy", "radiotherapy", "surgery", "labs",
     "performance_status", "other_malignancies", "comorbidities", "toxicities", "attestations",
-    "reproductive.pregnancy_tests",
+    "reproductive.pregnancy_tests", "other_trials",
 )
 
 
@@ -91,6 +99,7 @@ def facts_of(record):
     _labs(data, out)
     _status(data, out)
     _history(data, out, record.as_of)
+    _other_trials(data, out)
     return out
 
 
@@ -152,6 +161,7 @@ LESION_FIELDS = (
     ("spinal_canal_compromise_pct", "lesion_canal_pct", float),
     ("bilsky_grade", "lesion_bilsky", None),
     ("cortical_defect_pct", "lesion_cortical_pct", float),
+    ("present", "lesion_present", None),
 )
 
 
@@ -181,6 +191,8 @@ def _therapy(data, out):
         path = f"imaging[{i}]"
         out.add("imaging", path, study["id"], study["modality"], day(study["date"]))
         out.value("imaging_purpose", f"{path}.purpose", study, "purpose", study["id"])
+        for key in ("region", "contrast", "response"):
+            out.value(f"imaging_{key}", f"{path}.{key}", study, key, study["id"])
     for i, reg in enumerate(data.get("systemic_therapy", [])):
         path, rid = f"systemic_therapy[{i}]", reg["id"]
         out.add("regimen", path, rid, reg["setting"], day(reg["start"]))
@@ -196,6 +208,7 @@ def _therapy(data, out):
                 out.gap("regimen_response", f"{path}.{key}", Which=which)
         out.value("regimen_evaluations", f"{path}.evaluations", reg, "evaluations", rid, convert=int)
         out.value("regimen_stop", f"{path}.stop_reason", reg, "stop_reason", rid)
+        _months_to_metastasis(data, out, "regimen_end_months_to_metastasis", f"{path}.end", reg.get("end"), rid)
     for i, course in enumerate(data.get("radiotherapy", [])):
         path, cid = f"radiotherapy[{i}]", course["id"]
         out.add("radiotherapy", path, cid)
@@ -211,6 +224,18 @@ def _therapy(data, out):
             out.value(pred, f"{path}.{key}", op, key, sid)
         for j, lesion in enumerate(op.get("lesions", [])):
             out.add("surgery_lesion", f"{path}.lesions[{j}]", sid, lesion)
+        _months_to_metastasis(data, out, "surgery_months_to_metastasis", f"{path}.date", op.get("date"), sid)
+
+
+def _months_to_metastasis(data, out, pred, path, when, ident):
+    """Whole months from a treatment date to the metastatic diagnosis (a disease-free interval)."""
+    metastatic = data.get("diagnosis", {}).get("metastatic_diagnosis_date")
+    if when is None:
+        out.gap(pred, path)
+    elif metastatic is None:
+        out.gap(pred, "diagnosis.metastatic_diagnosis_date")
+    else:
+        out.add(pred, path, ident, months_between(when, metastatic))
 
 
 def _labs(data, out):
@@ -261,16 +286,33 @@ def _history(data, out, as_of):
         out.value("malignancy_requires_therapy", f"{path}.requires_therapy", mal, "requires_therapy", mid)
         out.value("malignancy_radically_treated", f"{path}.radically_treated", mal, "radically_treated", mid)
         out.value("malignancy_treatment_end_day", f"{path}.treatment_end", mal, "treatment_end", mid, convert=day)
+        out.value("malignancy_treatment_years", f"{path}.treatment_end", mal, "treatment_end", mid,
+                  convert=lambda d: age_in_years(d, as_of))
+        if "treatments" in mal:
+            out.add("malignancy_treatments_recorded", f"{path}.treatments", mid)
+        else:
+            out.gap("malignancy_treatments_recorded", f"{path}.treatments")
         for j, mod in enumerate(mal.get("treatments", [])):
             out.add("malignancy_treatment", f"{path}.treatments[{j}]", mid, mod)
     for i, com in enumerate(data.get("comorbidities", [])):
         path, cid = f"comorbidities[{i}]", f"c{i + 1}"
         out.add("comorbidity", path, cid, com["condition"])
         out.value("comorbidity_status", f"{path}.status", com, "status", cid)
+        out.value("comorbidity_months", f"{path}.date", com, "date", cid, convert=lambda d: months_between(d, as_of))
+        out.value("comorbidity_nyha", f"{path}.nyha_class", com, "nyha_class", cid, convert=int)
     for i, tox in enumerate(data.get("toxicities", [])):
         path, tid = f"toxicities[{i}]", f"t{i + 1}"
         out.add("toxicity", path, tid, toxicity_name(tox["name"]), int(tox["grade"]))
         out.value("toxicity_stable", f"{path}.stable", tox, "stable", tid)
+
+
+def _other_trials(data, out):
+    for i, trial in enumerate(data.get("other_trials", [])):
+        path, tid = f"other_trials[{i}]", trial["id"]
+        out.add("other_trial", path, tid)
+        out.value("other_trial_start", f"{path}.start", trial, "start", tid, convert=day)
+        out.value("other_trial_end", f"{path}.end", trial, "end", tid, convert=day)
+        out.value("other_trial_ongoing", f"{path}.ongoing", trial, "ongoing", tid)
 
 
 def reference_facts():

@@ -30,6 +30,8 @@ FINDINGS = {
     "hbs_antigen_positive": "HBs antigen positive",
     "fever_38": "fever of 38 degrees Celsius or more",
     "active_infection": "infection requiring treatment",
+    "continuous_steroids": "takes systemic steroids continuously",
+    "immunosuppressants": "takes immunosuppressive drugs continuously",
 }
 
 COMORBIDITIES = (
@@ -142,6 +144,7 @@ LESION = Obj({
     "spinal_canal_compromise_pct": Num(0, 100, doc="spinal canal compromise, %"),
     "bilsky_grade": Enum("0", "1a", "1b", "1c", "2", "3", doc="epidural spinal cord compression grade"),
     "cortical_defect_pct": Num(0, 100, doc="share of the bone cortex destroyed (long bones), %"),
+    "present": Bool(doc="still visible on the latest imaging (false once it has disappeared, e.g. complete response)"),
 }, required=("id", "organ"), post=_check_lesion, doc="one metastatic lesion")
 
 REGIMEN = Obj({
@@ -211,7 +214,8 @@ COMORBIDITY = Obj({
     "condition": Enum(*COMORBIDITIES, doc="condition from the vocabulary in docs/patient-record.md"),
     "status": Enum("active", "controlled", "uncontrolled", "resolved", doc="state on the evaluation date"),
     "date": Date(doc="date of diagnosis or event"),
-    "detail": Str(doc="free text, e.g. NYHA class"),
+    "detail": Str(doc="free text"),
+    "nyha_class": Num(1, 4, integer=True, doc="NYHA functional class 1-4 (heart failure)"),
 }, required=("condition",), doc="one comorbidity")
 
 TOXICITY = Obj({
@@ -242,6 +246,14 @@ ATTESTATION = Obj({
     "date": Date(doc="date of the judgment"),
     "note": Str(2000, doc="reasoning"),
 }, required=("criterion", "answer", "by", "date"), doc="an investigator's judgment for a clinician-judgment criterion")
+
+OTHER_TRIAL = Obj({
+    "id": Str(60, doc="id, unique in the record"),
+    "name": Str(doc="trial name or registry number"),
+    "start": Date(doc="first day of participation"),
+    "end": Date(doc="last day of participation (last study treatment or visit); leave out while ongoing"),
+    "ongoing": Bool(doc="still participating on the evaluation date"),
+}, required=("id",), doc="participation in another clinical trial")
 
 RECORD = Obj({
     "schema_version": Choice(lambda v: (v, None) if v == SCHEMA_VERSION else (None, f"{SCHEMA_VERSION}"),
@@ -280,6 +292,10 @@ RECORD = Obj({
         "date": Date(doc="date of the study"),
         "purpose": Enum("staging", "baseline", "response", "progression", "confirmation", "other", doc="why it was done"),
         "findings": Str(2000, doc="report summary"),
+        "region": Enum("brain", "head_neck", "chest", "abdomen", "pelvis", "spine", "neck_to_pelvis", "whole_body", "other",
+                       doc="body region covered"),
+        "contrast": Bool(doc="contrast-enhanced"),
+        "response": Enum(*RESPONSES, doc="overall response at this evaluation (RECIST): cr, pr, sd, pd, ne"),
     }, required=("id", "modality", "date")), key="id", doc="imaging studies"),
     "systemic_therapy": List(REGIMEN, key="id", doc="every systemic regimen; [] = never treated"),
     "radiotherapy": List(RADIOTHERAPY, key="id", doc="radiotherapy courses; [] = none"),
@@ -306,4 +322,5 @@ RECORD = Obj({
         "date": Date(doc="date signed"),
     }, doc="informed consent"),
     "attestations": List(ATTESTATION, key="criterion", doc="investigator judgments for clinician-judgment criteria"),
+    "other_trials": List(OTHER_TRIAL, key="id", doc="participation in other clinical trials; [] = none"),
 }, required=("schema_version", "patient"), doc="a patient record")
