@@ -104,6 +104,7 @@ def criteria(trial):
 # Commands that live in their own modules register here, one line each.
 COMMANDS = (
     (".cli_screen", "screen"),
+    (".cli_explain", "explain_command"),
 )
 
 

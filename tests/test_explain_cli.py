@@ -1,0 +1,115 @@
+"""`eligo explain`: formats (tree with --depth, json, dot, graphml) and clear usage errors."""
+
+import json
+import re
+import subprocess
+import sys
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+
+from reasoner.cli import main
+from tests.conftest import ROOT
+
+INELIGIBLE = "facts/patients/ineligible-taormina.yaml"
+AS_OF = "2026-11-23"
+
+
+def run(*args):
+    result = CliRunner().invoke(main, ["explain", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture(autouse=True)
+def in_repo_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def test_tree_is_the_default_and_reads_top_down():
+    code, out = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("TAORMINA (NCT05377047), patient EX-002 as of 2026-11-23: INELIGIBLE")
+    assert lines[1].startswith("  I3 FAIL (inclusion)")
+    assert "        6 metastatic lesions: M1, M2, M3, M4, M5, M6  [rules/lib/lesions.dl:" in out
+    assert f"lesion M6 in brain  [{INELIGIBLE}: metastases[5]]" in out
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3])
+def test_depth_cuts_the_tree_with_dots(depth):
+    code, out = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--depth", str(depth))
+    assert code == 0
+    indents = [(len(line) - len(line.lstrip(" "))) // 2 for line in out.splitlines() if line.strip()]
+    assert max(indents) == depth + 1          # the "..." line sits one level below the cut
+    dots = [line for line in out.splitlines() if line.strip() == "..."]
+    assert dots and all((len(d) - 3) // 2 == depth + 1 for d in dots)
+    full = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF)[1]
+    assert len(out.splitlines()) < len(full.splitlines())
+
+
+def test_criterion_option_shows_one_criterion():
+    code, out = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--criterion", "E2")
+    assert code == 0
+    criteria = re.findall(r"^  ([IE]\d+) ", out, re.M)
+    assert criteria == ["E2"]
+
+
+def test_json_is_versioned_and_consistent():
+    code, out = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["schema_version"] == 1 and doc["document"] == "eligo-explanation"
+    assert doc["patient"] == "EX-002" and doc["as_of"] == AS_OF and doc["roots"] == ["trial:taormina"]
+    ids = [n["id"] for n in doc["nodes"]]
+    assert len(ids) == len(set(ids))
+    assert all({"id", "kind", "label", "cite"} <= set(n) for n in doc["nodes"])
+    assert all(e["from"] in ids and e["to"] in ids for e in doc["edges"])
+    assert run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--format", "json")[1] == out   # reproducible
+
+
+def test_dot_quotes_every_label(tmp_path, eligible):
+    import yaml
+
+    eligible["metastases"][0]["id"] = 'M"1\\'
+    path = tmp_path / "quoted.yaml"
+    path.write_text(yaml.safe_dump(eligible))
+    code, out = run(str(path), "--trial", "taormina", "--as-of", AS_OF, "--format", "dot", "--criterion", "I3")
+    assert code == 0 and out.startswith("digraph explanation {") and out.rstrip().endswith("}")
+    quoted = r'"(?:[^"\\]|\\.)*"'
+    for line in out.splitlines()[4:-1]:
+        assert re.fullmatch(rf"  {quoted}( -> {quoted})? \[label={quoted}(, .*)?\];", line), line
+    assert r'lesion M\"1\\ in bone' in out
+
+
+def test_graphml_reads_back_into_networkx(tmp_path):
+    code, out = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--format", "graphml")
+    assert code == 0
+    (tmp_path / "g.graphml").write_text(out)
+    graph = nx.read_graphml(tmp_path / "g.graphml")
+    doc = json.loads(run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--format", "json")[1])
+    assert graph.number_of_nodes() == len(doc["nodes"]) and graph.number_of_edges() == len(doc["edges"])
+    assert graph.nodes["trial:taormina"]["verdict"] == "ineligible"
+    assert json.loads(graph.nodes["agg:lesion_count('patient')"]["counted"]) == ["M1", "M2", "M3", "M4", "M5", "M6"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--trial", "nope"], "unknown trial 'nope'"),
+    (["--trial", "taormina", "--criterion", "I99"], "trial taormina has no criterion 'I99'"),
+    (["--trial", "taormina", "--format", "json", "--depth", "2"], "--depth applies to --format tree only"),
+    (["--trial", "taormina", "--depth", "-1"], "--depth"),
+    ([], "Missing option '--trial'"),
+])
+def test_usage_errors_exit_2_with_one_clear_message(args, message):
+    result = CliRunner().invoke(main, ["explain", INELIGIBLE, "--as-of", AS_OF, *args])
+    assert result.exit_code == 2
+    text = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert message in text and "Traceback" not in text
+
+
+def test_a_real_process_reports_a_bad_criterion_without_traceback():
+    proc = subprocess.run([sys.executable, "-m", "reasoner", "explain", INELIGIBLE, "--as-of", AS_OF,
+                           "--trial", "taormina", "--criterion", "Z1"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("eligo: --criterion: trial taormina has no criterion 'Z1'")
+    assert "Traceback" not in proc.stderr
