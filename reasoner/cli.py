@@ -103,6 +103,7 @@ def criteria(trial):
 
 # Commands that live in their own modules register here, one line each.
 COMMANDS = (
+    (".cli_fhir", "import_fhir_command"),
     (".cli_screen", "screen"),
     (".cli_explain", "explain_command"),
 )

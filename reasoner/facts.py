@@ -84,10 +84,11 @@ def facts_of(record):
     """All base facts and gaps of one validated record."""
     data, out = record.data, PatientFacts()
     out.add("as_of", "--as-of", day(record.as_of))
+    incomplete = set(data.get("incomplete_sections", ()))
     for section in SECTIONS_WITH_ITEMS:
         head, _, sub = section.partition(".")
         present = sub in data.get(head, {}) if sub else head in data
-        if present:
+        if present and section not in incomplete:   # a partial list is no evidence of absence
             out.add("recorded", section, section)
         else:
             out.gap("recorded", section, Section=section)
@@ -166,6 +167,8 @@ LESION_FIELDS = (
 
 
 def _lesions(data, out):
+    for i, site in enumerate(data.get("metastatic_sites", [])):
+        out.add("metastatic_site", f"metastatic_sites[{i}].organ", site["organ"])
     for i, lesion in enumerate(data.get("metastases", [])):
         path, lid = f"metastases[{i}]", lesion["id"]
         out.add("lesion", path, lid, lesion["organ"])

@@ -1,9 +1,12 @@
 """The one path from a record file to verdicts, shared by every command (check, explain, report, screen)."""
 
+import hashlib
+import sys
 from dataclasses import dataclass
 
 from .engine import engine
-from .records import load_record
+from .fhir import import_fhir, is_fhir
+from .records import parse_text, read_bytes, validate
 from .rulebook import rulebook
 from .verdict import trial_verdicts
 
@@ -16,9 +19,24 @@ class Judgement:
     verdicts: list
 
 
-def load_input(path, as_of):
-    """A record file (YAML/JSON) -> validated Record."""
-    return load_record(path, as_of)
+def load_input(path, as_of, warn=None):
+    """A record file (YAML/JSON) or a FHIR R4 Bundle/resource (detected by content) -> validated Record.
+
+    FHIR import warnings go to `warn` (default: stderr as `warning: Type/id: why`). The record's
+    sha256 is that of the file as given, so reports name the bundle itself.
+    """
+    raw = read_bytes(path)
+    data = parse_text(raw, str(path))
+    if is_fhir(data):
+        imported = import_fhir(data, str(path), as_of)
+        for line in imported.warnings:
+            (warn or _stderr)(line)
+        data = imported.record
+    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest())
+
+
+def _stderr(line):
+    print(f"warning: {line}", file=sys.stderr)
 
 
 def judge(record, trial_ids=None):

@@ -52,6 +52,7 @@ BASE = {p.name: p for p in (
     _p("recurrence_controlled", "Id Bool", "recurrences[].controlled", "recurrence controlled"),
     _p("recurrence_present", "Id Bool", "recurrences[].present", "recurrence still present"),
     _p("lesion", "Lesion Organ", "metastases", "a metastatic lesion and its organ"),
+    _p("metastatic_site", "Organ", "metastatic_sites", "an organ with metastasis (per site, as mCODE records it; lesion count unknown)"),
     _p("lesion_size_mm", "Lesion Mm", "metastases[].size_mm", "largest diameter, mm"),
     _p("lesion_measurable", "Lesion Bool", "metastases[].measurable", "RECIST-measurable"),
     _p("lesion_detected_day", "Lesion Day", "metastases[].detected", "date first detected"),

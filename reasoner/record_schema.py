@@ -112,6 +112,24 @@ def _check_regimen(regimen, path, ctx):
     return regimen
 
 
+def _list_section(value):
+    from .facts import SECTIONS_WITH_ITEMS  # late: facts imports this module
+    if isinstance(value, str) and value in SECTIONS_WITH_ITEMS:
+        return value, None
+    return None, "a list section (" + ", ".join(SECTIONS_WITH_ITEMS) + ")"
+
+
+def _check_record(record, path, ctx):
+    """A complete lesion list must account for every metastatic site's organ."""
+    if "metastases" in record and "metastases" not in record.get("incomplete_sections", ()):
+        organs = {lesion.get("organ") for lesion in record["metastases"]}
+        for i, site in enumerate(record.get("metastatic_sites", [])):
+            if "organ" in site and site["organ"] not in organs:
+                ctx.problem(f"metastatic_sites[{i}].organ", "an organ with a lesion in metastases "
+                            "(a given lesion list is complete)", site["organ"])
+    return record
+
+
 RECEPTOR = Obj({
     "status": Enum("positive", "negative", "low", "equivocal", "unknown",
                    doc="test result; `unknown` means not tested or not determinable (HER2-low counts as negative for HER2)"),
@@ -146,6 +164,12 @@ LESION = Obj({
     "cortical_defect_pct": Num(0, 100, doc="share of the bone cortex destroyed (long bones), %"),
     "present": Bool(doc="still visible on the latest imaging (false once it has disappeared, e.g. complete response)"),
 }, required=("id", "organ"), post=_check_lesion, doc="one metastatic lesion")
+
+METASTATIC_SITE = Obj({
+    "organ": Choice(_organ, doc="organ from facts/reference/organs.yaml"),
+    "site": SITE,
+    "detected": Date(doc="date the site was first diagnosed"),
+}, required=("organ",), doc="an organ with metastasis, lesions not counted (as FHIR/mCODE records it)")
 
 REGIMEN = Obj({
     "id": Str(60, doc="regimen id, unique in the record"),
@@ -286,6 +310,8 @@ RECORD = Obj({
     }, doc="the primary breast tumour"),
     "recurrences": List(RECURRENCE, key="id", doc="local, regional and distant recurrences; [] = none"),
     "metastases": List(LESION, key="id", doc="every known metastatic lesion; [] = none"),
+    "metastatic_sites": List(METASTATIC_SITE, doc="organs with metastasis when lesions are not listed one by one "
+                             "(lesion counts stay unknown); when metastases is given, each organ must have a lesion there"),
     "imaging": List(Obj({
         "id": Str(60, doc="study id"),
         "modality": Enum(*MODALITIES, doc="modality"),
@@ -323,4 +349,9 @@ RECORD = Obj({
     }, doc="informed consent"),
     "attestations": List(ATTESTATION, key="criterion", doc="investigator judgments for clinician-judgment criteria"),
     "other_trials": List(OTHER_TRIAL, key="id", doc="participation in other clinical trials; [] = none"),
-}, required=("schema_version", "patient"), doc="a patient record")
+    "incomplete_sections": List(Choice(_list_section, doc="a list section name"),
+                                doc="list sections whose items are true but possibly not all (e.g. imported from FHIR): "
+                                    "their absence of an item is not evidence; remove a section once checked complete"),
+    "sources": Map(None, Str(500), doc="where each field came from, e.g. receptors.er.status: "
+                                       "'Observation/abc valueCodeableConcept' (filled by import-fhir)"),
+}, required=("schema_version", "patient"), post=_check_record, doc="a patient record")

@@ -180,10 +180,10 @@ class Obj(Spec):
 
 
 class Map(Spec):
-    """A mapping from keys of a fixed vocabulary to values of one spec."""
+    """A mapping from keys of a fixed vocabulary (or, with keys=None, any text key) to values of one spec."""
 
     def __init__(self, keys, item, doc=""):
-        self.keys, self.item, self.doc = tuple(keys), item, doc
+        self.keys, self.item, self.doc = (tuple(keys) if keys is not None else None), item, doc
         self.key_docs = dict(keys) if isinstance(keys, dict) else {}
 
     def check(self, value, path, ctx):
@@ -191,7 +191,10 @@ class Map(Spec):
             return ctx.problem(path, "a mapping", value)
         out = {}
         for key, item in value.items():
-            if key not in self.keys:
+            if self.keys is None and not (isinstance(key, str) and key.strip() and len(key) <= 200):
+                ctx.problem(join(path, str(key)), "a non-empty text key of at most 200 characters", None, show=False)
+                continue
+            if self.keys is not None and key not in self.keys:
                 ctx.problem(join(path, str(key)), "a known key (" + ", ".join(self.keys) + ")", None, show=False)
                 continue
             checked = self.item.check(item, join(path, key), ctx)
