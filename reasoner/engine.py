@@ -110,7 +110,8 @@ class Engine:
 
     def ask(self, text):
         """Answers (sorted tuples) of a query over rule predicates, for the current patient."""
-        answer = pyDatalog.ask(text)
+        with _PARSE_LOCK:
+            answer = pyDatalog.ask(text)
         return sorted(answer.answers) if answer else []
 
     def _criteria(self, pred):
@@ -118,13 +119,15 @@ class Engine:
 
     def _decided(self, trial_ids=None):
         """({(trial, criterion)} that hold, {...} that lack). Trial ids are rulebook ids ([a-z0-9_])."""
+        var = pyEngine.Var
+        goals = [[var("P"), var("T"), var("C"), var("S")]] if not trial_ids else []
+        for tid in sorted(set(trial_ids or ())):
+            self.book.trial(tid)
+            goals.append([var("P"), pyEngine.Term_of(tid), var("C"), var("S")])
         answers = []
-        if not trial_ids:
-            answers = self.ask(f"{DECIDED}(P, T, C, S)")
-        else:
-            for tid in sorted(set(trial_ids)):
-                self.book.trial(tid)   # only known ids reach the query text
-                answers += [(p, tid, c, s) for p, c, s in self.ask(f"{DECIDED}(P, '{tid}', C, S)")]
+        for terms in goals:   # asked through pyEngine: no query text to parse
+            found = pyEngine.Literal(DECIDED, terms).ask()
+            answers += found if isinstance(found, list) else []
         holds = {(t, c) for _p, t, c, s in answers if s == "holds"}
         lacks = {(t, c) for _p, t, c, s in answers if s == "lacks"}
         return holds, lacks
@@ -165,6 +168,10 @@ def _fact_clause(pred, args):
 
 
 _LOCAL = threading.local()
+# pyDatalog parses program and query text with the ast module, and CPython 3.11 fails
+# ("AST constructor recursion depth mismatch") when two threads build ASTs at once (Dask worker
+# threads did). Building engines and text queries take this lock; evaluation itself does not.
+_PARSE_LOCK = threading.RLock()
 
 
 def engine():
@@ -177,5 +184,6 @@ def engine():
     if eng is None:
         from .rulebook import rulebook
 
-        eng = _LOCAL.engine = Engine(rulebook())
+        with _PARSE_LOCK:
+            eng = _LOCAL.engine = Engine(rulebook())
     return eng

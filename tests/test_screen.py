@@ -9,8 +9,8 @@ import json
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import AS_OF, EXAMPLE
+
 from reasoner import screen as screen_module
 from reasoner.cli import main
 from reasoner.errors import InputError, RuleConflict
