@@ -44,6 +44,7 @@ class Result:
     patient: str = None
     rows: list = field(default_factory=list)
     reason: str = None          # why invalid or failed
+    warnings: list = field(default_factory=list)   # e.g. FHIR import warnings, shown in input order
 
 
 def open_items(spec, stdin=None):
@@ -148,22 +149,25 @@ def result_rows(source, judgement):
 
 def judge_item(item, as_of, trial_ids=None):
     """Validate and judge one item. Never raises for the record's sake: the run goes on."""
+    warnings = []
     try:
         if item.problem:
             raise InputError(f"{item.source}: {item.problem}")
         if item.path is not None:
-            record = load_input(item.path, as_of)
+            record = load_input(item.path, as_of, warn=warnings.append)
         else:
             record = record_from_data(parse_line(item.line, item.source), item.source, as_of)
     except EligoError as err:
-        return Result(item.index, item.source, INVALID, reason=reason_of(err, item.source))
+        return Result(item.index, item.source, INVALID, reason=reason_of(err, item.source), warnings=warnings)
     except Exception as err:  # noqa: BLE001 - a validator crash on odd input is reported, not fatal
-        return Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}")
+        return Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}",
+                      warnings=warnings)
     try:
         rows = result_rows(item.source, judge(record, trial_ids))
     except Exception as err:  # noqa: BLE001 - RuleConflict or any crash: reported for this record
-        return Result(item.index, item.source, FAILED, record.patient_id, reason=f"{type(err).__name__}: {err}")
-    return Result(item.index, item.source, JUDGED, record.patient_id, rows)
+        return Result(item.index, item.source, FAILED, record.patient_id, reason=f"{type(err).__name__}: {err}",
+                      warnings=warnings)
+    return Result(item.index, item.source, JUDGED, record.patient_id, rows, warnings=warnings)
 
 
 def judge_batch(batch, as_of, trial_ids=None):

@@ -202,6 +202,7 @@ def run(settings, stdin=None, stdout=None, stderr=None, progress=None):
                 if bad:
                     progress.clear()
                     errors.write(encode_errors(bad, efmt))
+                _warn(stderr_text, results, progress)
                 for result in results:
                     counts.add(result)
                 for row in rows:
@@ -216,6 +217,15 @@ def run(settings, stdin=None, stdout=None, stderr=None, progress=None):
     if checkpoint:
         checkpoint.remove()
     return Summary(counts, funnel, time.monotonic() - started, state["done"] if state else 0)
+
+
+def _warn(stream, results, progress):
+    """Warnings (e.g. FHIR import) on stderr, in input order, each naming its source."""
+    lines = [f"warning {result.source}: {line}\n" for result in results for line in result.warnings]
+    if lines:
+        progress.clear()
+        stream.write("".join(lines))
+        stream.flush()
 
 
 class _Keyed:

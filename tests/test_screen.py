@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import AS_OF, EXAMPLE
+from conftest import AS_OF, EXAMPLE, ROOT
 
 from reasoner import screen as screen_module
 from reasoner.cli import main
@@ -309,3 +309,13 @@ def test_the_worker_reuses_one_engine(monkeypatch):
     results += screen_module.judge_batch(copy.deepcopy(batch), AS_OF, ["taormina"])
     assert [r.status for r in results] == ["judged"] * 6
     assert built == [1]
+
+
+def test_fhir_files_in_a_folder_are_imported_and_their_warnings_name_the_source(tmp_path):
+    folder = tmp_path / "records"
+    folder.mkdir()
+    fhir = ROOT / "tests" / "data" / "fhir" / "mcode-examples" / "MedicationStatement-mCODECancerRelatedMedicationStatementExample01.json"
+    (folder / "bundle.json").write_bytes(fhir.read_bytes())
+    summary, text, errors = screen_to(tmp_path, folder)
+    assert summary.counts.judged == 1 and len(text.splitlines()) == 1
+    assert errors.startswith(f"warning {folder}/bundle.json: MedicationStatement/")
