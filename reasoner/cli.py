@@ -11,13 +11,14 @@ import click
 
 from . import __version__
 from .errors import EligoError, InputError
+from .schema import parse_iso_date
 
 
 def parse_as_of(ctx, param, value):
     if value is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else _bad_date(value)
+        return parse_iso_date(value)
     except ValueError:
         _bad_date(value)
 

@@ -58,7 +58,8 @@ def _expected(spec):
     if isinstance(spec, Str):
         return f"text (at most {spec.max_len} characters)"
     if isinstance(spec, List):
-        unique = f", `{spec.key}` unique" if spec.key else ""
+        keys = (spec.key,) if isinstance(spec.key, str) else spec.key or ()
+        unique = ", " + " and ".join(f"`{k}`" for k in keys) + (" unique" if len(keys) == 1 else " unique together") if keys else ""
         return f"list{unique}"
     if isinstance(spec, (Obj, Map)):
         return "mapping"

@@ -20,7 +20,7 @@ from .errors import InputError
 from .facts import reference_facts
 from .phrasebook import Phrasebook, clause_kinds
 from .predicates import BASE, where
-from .proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation, definitions
+from .proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation
 from .rulebook import HOLDS, LACKS, rulebook
 from .verdict import ELIGIBLE, FAIL, INELIGIBLE, UNKNOWN, trial_verdicts
 
@@ -71,9 +71,7 @@ class Builder:
         for fact in reference_facts():
             file, _, key = fact.path.partition(": ")
             self.sources.setdefault((fact.pred, fact.args), []).append((file, key))
-        self.gaps = {}
-        for gap in session.facts.gaps:
-            self.gaps.setdefault(gap.path, []).append(gap)
+        self._as_of = ("--as-of", record.as_of.isoformat())
 
     # -- graph helpers ---------------------------------------------------------------------------
     def node(self, node_id, **attrs):
@@ -279,21 +277,21 @@ class Builder:
     # -- unknown: what is missing, and which rules would read it -------------------------------
     def unknown(self, cid, crit, missing):
         chains = {}
-        for index, clause in enumerate(crit.clauses):
+        for clause in crit.clauses:
             for (pred, pattern), chain in input_chains(self.book, clause).items():
                 for path in missing:
                     if self._feeds(path, pred, pattern):
-                        best = chains.get((path, index))
+                        best = chains.get((path, clause))
                         if best is None or len(chain) < len(best):
-                            chains[(path, index)] = chain
-        absent = set(self.gaps)
+                            chains[(path, clause)] = chain
+        absent = {gap.path for gap in self.prover.session.facts.gaps}
         for path in missing:
             mid = self.node(f"missing:{crit.trial}/{crit.id}:{path}", kind="missing",
                             label=self.words.missing(path, path in absent),
                             cite=self.record.filename, path=path, absent=path in absent)
             self.edge(cid, mid, "needs")
-            for index in range(len(crit.clauses)):
-                chain = chains.get((path, index))
+            for clause in crit.clauses:
+                chain = chains.get((path, clause))
                 if chain is None:
                     continue
                 parent, role = mid, "would_use"
@@ -308,23 +306,17 @@ class Builder:
         consts = {i: v for i, v in enumerate(pattern) if v is not None and i > 0}
         if where(pred, consts) == path:
             return True
-        return any(gap.pred == pred and all(pattern[pos] is None or pattern[pos] == value for pos, value in gap.key)
-                   for gap in self.gaps.get(path, ()))
-
-
-_CHAINS = {}
+        for gap in self.prover.session.facts.gaps:
+            if gap.path == path and gap.pred == pred and all(pattern[pos] is None or pattern[pos] == value
+                                                              for pos, value in gap.key):
+                return True
+        return False
 
 
 def input_chains(book, clause):
     """{(base pred, pattern): [clause, ..., clause reading it]}: the shortest chain of rules from
     clause to each base-predicate pattern it can read (constants flow from caller to callee)."""
-    key = (book.sha256, clause.where, clause.text)
-    if key not in _CHAINS:
-        _CHAINS[key] = _input_chains(definitions(book), clause)
-    return _CHAINS[key]
-
-
-def _input_chains(defs, clause):
+    defs = book.definitions()
     out, seen = {}, set()
     queue = deque([(clause, {}, (clause,))])
     while queue:

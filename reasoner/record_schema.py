@@ -4,8 +4,10 @@ Open world: a field or section left out means "not recorded" and makes the crite
 unknown; an empty list means "known none". Each spec's `doc` is the one-line meaning shown in docs.
 """
 
+import math
+
 from .reference import reference
-from .schema import Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
+from .schema import Bool, Choice, Date, Enum, List, Map, Num, Obj, SourceInt, Str
 from .units import UnitError, factor
 
 SCHEMA_VERSION = 1
@@ -76,7 +78,30 @@ def _convert_lab(lab, path, ctx):
         lab["factor"] = factor(lab["unit"], lab["test"])
     except UnitError as err:
         ctx.problem(f"{path}.unit", str(err), None, show=False)
+        return lab
+    for key in ("value", "uln", "lln"):
+        if key in lab and not _finite_product(lab[key], lab["factor"]):
+            ctx.problem(f"{path}.{key}", f"a value that converts to a finite number of {reference().labs[lab['test']]['unit']}", lab[key])
     return lab
+
+
+def _finite_product(value, factor):
+    try:
+        return math.isfinite(value * factor)
+    except OverflowError:
+        return False
+
+
+def _criterion_ref(value):
+    """An attestation must name a criterion Eligo knows; one for an unknown criterion would be silently ignored."""
+    from .rulebook import rulebook  # late: validation needs only the criterion ids
+
+    if isinstance(value, str) and value.count("/") == 1:
+        tid, cid = value.strip().split("/")
+        trial = rulebook().trials.get(tid)
+        if trial is not None and any(c.id == cid for c in trial.criteria):
+            return f"{tid}/{cid}", None
+    return None, "a known criterion as TRIAL/ID, e.g. taormina/I12 (see `eligo criteria TRIAL`)"
 
 
 def _check_site(site, path, ctx):
@@ -263,7 +288,7 @@ PREGNANCY_TEST = Obj({
 }, required=("date", "result"), doc="one pregnancy test")
 
 ATTESTATION = Obj({
-    "criterion": Choice(lambda v: (v, None) if isinstance(v, str) and v.count("/") == 1 else (None, "TRIAL/CRITERION, e.g. taormina/I12"),
+    "criterion": Choice(_criterion_ref,
                         doc="which criterion, as TRIAL/ID"),
     "answer": Enum("yes", "no", doc="whether the criterion's condition is met, in the investigator's judgment"),
     "by": Str(doc="investigator"),
@@ -280,7 +305,7 @@ OTHER_TRIAL = Obj({
 }, required=("id",), doc="participation in another clinical trial")
 
 RECORD = Obj({
-    "schema_version": Choice(lambda v: (v, None) if v == SCHEMA_VERSION else (None, f"{SCHEMA_VERSION}"),
+    "schema_version": Choice(lambda v: (v, None) if type(v) in (int, SourceInt) and v == SCHEMA_VERSION else (None, f"{SCHEMA_VERSION}"),
                              doc="record format version"),
     "patient": Obj({
         "id": Str(100, doc="patient identifier"),
@@ -326,7 +351,7 @@ RECORD = Obj({
     "systemic_therapy": List(REGIMEN, key="id", doc="every systemic regimen; [] = never treated"),
     "radiotherapy": List(RADIOTHERAPY, key="id", doc="radiotherapy courses; [] = none"),
     "surgery": List(SURGERY, key="id", doc="surgical procedures; [] = none"),
-    "labs": List(LAB, doc="laboratory results"),
+    "labs": List(LAB, key=("test", "date"), doc="laboratory results; one result per test and date"),
     "performance_status": List(PERFORMANCE, doc="ECOG/WHO/Karnofsky assessments"),
     "reproductive": Obj({
         "childbearing_potential": Bool(doc="woman of childbearing potential"),

@@ -13,10 +13,11 @@ import yaml
 
 from .errors import InputError, RecordError
 from .record_schema import RECORD
-from .schema import Context
+from .schema import Context, SourceInt
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 40
+MAX_DIGITS = 100   # far beyond any real value; Python refuses ints of 4300+ digits
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,65 @@ class Record:
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors/aliases: no alias bombs, and no shared sub-records."""
+    """Safe YAML without anchors/aliases (no alias bombs, no shared sub-records), tags or
+    duplicate keys (the second value would silently replace the first)."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.constructor.ConstructorError(None, None, "YAML aliases (*name) are not allowed in records", event.start_mark)
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(None, None, "YAML merge keys (<<) are not allowed in records", key_node.start_mark)
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key_node.value!r} appears twice in one mapping, expected each field once", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+    def construct_undefined(self, node):
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise yaml.constructor.ConstructorError(None, None, f"tag {tag} is not allowed in records (plain YAML only)", node.start_mark)
+
+    def construct_yaml_int(self, node):
+        """Ints remember how they were written, so an id written 00123 stays "00123", not 83 (octal)."""
+        text = self.construct_scalar(node)
+        if sum(c.isdigit() for c in text) > MAX_DIGITS:
+            raise yaml.constructor.ConstructorError(None, None, f"a number longer than {MAX_DIGITS} digits", node.start_mark)
+        return SourceInt(super().construct_yaml_int(node), text)
+
+    def construct_yaml_timestamp(self, node):
+        """An impossible date (2026-02-30) stays text, so validation names the field."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_NoAliasLoader.add_constructor(None, _NoAliasLoader.construct_undefined)
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:int", _NoAliasLoader.construct_yaml_int)
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", _NoAliasLoader.construct_yaml_timestamp)
+
+
+def _json_object(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise InputError(f"key {key!r} appears twice in one mapping, expected each field once")
+        out[key] = value
+    return out
+
+
+def _json_int(text):
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise InputError(f"a number of {len(text.lstrip('-'))} digits, expected at most {MAX_DIGITS}")
+    return int(text)
 
 
 def _depth(value, limit):
@@ -63,12 +116,12 @@ def read_bytes(path):
     if p.is_dir():
         raise InputError(f"{name}: is a directory, expected a record file (YAML or JSON)")
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"{name}: {size} bytes, expected a record of at most {MAX_BYTES // (1024 * 1024)} MB")
-        raw = p.read_bytes()
+        with open(p, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)   # bounded even where stat() cannot tell (/dev/zero, pipes)
     except OSError as err:
         raise InputError(f"{name}: cannot be read ({err.strerror})") from None
+    if len(raw) > MAX_BYTES:
+        raise InputError(f"{name}: more than {MAX_BYTES // (1024 * 1024)} MB, expected a record of at most {MAX_BYTES // (1024 * 1024)} MB")
     return raw
 
 
@@ -76,6 +129,8 @@ def parse_text(raw, name):
     """Bytes -> plain data (dict), from JSON or YAML, with safe limits."""
     if not raw.strip():
         raise InputError(f"{name}: empty file, expected a record (YAML or JSON)")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{name}: UTF-16 text, expected a UTF-8 YAML or JSON record")
     if b"\x00" in raw:
         raise InputError(f"{name}: binary file, expected a YAML or JSON text record")
     try:
@@ -83,24 +138,48 @@ def parse_text(raw, name):
     except UnicodeDecodeError as err:
         raise InputError(f"{name}: not UTF-8 text (byte {err.start}), expected a UTF-8 YAML or JSON record") from None
     try:
-        if name.endswith(".json") or text.lstrip().startswith("{"):
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        data = _load(text, name)
     except json.JSONDecodeError as err:
         raise InputError(f"{name}: line {err.lineno} column {err.colno}: invalid JSON ({err.msg})") from None
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(f"{name}: {where}invalid YAML ({problem})") from None
+        raise InputError(f"{name}: {_yaml_problem(err, text)}") from None
     except RecursionError:
         raise InputError(f"{name}: nested too deeply, expected at most {MAX_DEPTH} levels") from None
+    except InputError as err:
+        raise InputError(f"{name}: {err}") from None
     if not isinstance(data, dict):
         raise InputError(f"{name}: expected a mapping of record sections at the top level, got {type(data).__name__}")
     if not _depth(data, MAX_DEPTH):
         raise InputError(f"{name}: nested too deeply, expected at most {MAX_DEPTH} levels")
     return data
+
+
+def _yaml_problem(err, text):
+    """`line L column C: invalid YAML (what)` from any PyYAML error."""
+    if isinstance(err, yaml.reader.ReaderError):   # a character YAML refuses: a position, no mark
+        before = text[:err.position]
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        return (f"line {before.count(chr(10)) + 1} column {err.position - before.rfind(chr(10))}: "
+                f"invalid YAML (control character #x{code:04x} is not allowed)")
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None) or ""
+    if context.startswith("expected"):              # e.g. "expected a single document in the stream"
+        problem = f"{context}, {problem}"
+    return f"{where}invalid YAML ({problem})"
+
+
+def _load(text, name):
+    """JSON for .json files; otherwise YAML, read as JSON first when it looks like JSON (faster)."""
+    if name.endswith(".json"):
+        return json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+        except json.JSONDecodeError:
+            pass   # YAML flow style, e.g. {schema_version: 1, patient: {id: P1}}
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def validate(data, name, as_of, sha256=""):

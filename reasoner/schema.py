@@ -6,15 +6,39 @@ number >= 0, got "big"` and so that an absent field stays distinguishable from a
 
 import datetime as dt
 import math
+import re
 
 from .errors import FieldProblem
+
+
+class SourceInt(int):
+    """An int read from YAML that remembers how it was written: an id written 00123 stays
+    "00123" (YAML 1.1 would read it as octal 83) and a time-like 1:30 stays "1:30"."""
+
+    def __new__(cls, value, text):
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+    def __getnewargs__(self):   # copy and pickle keep the text
+        return int(self), self.text
+
+
+def as_text(value):
+    """A str or int field value as the user wrote it."""
+    return getattr(value, "text", None) or str(value)
+
+
+def _printable(text):
+    """Control characters and lone surrogates shown escaped: a message stays one line and cannot drive a terminal."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
 
 
 def describe(value):
     """How a bad value is quoted back to the user (short, never the whole input)."""
     if isinstance(value, str):
         text = value if len(value) <= 40 else value[:37] + "..."
-        return '"' + text.replace('"', '\\"') + '"'
+        return '"' + _printable(text).replace('"', '\\"') + '"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -50,6 +74,9 @@ class Spec:
         raise NotImplementedError
 
 
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 class Str(Spec):
     def __init__(self, max_len=500, doc=""):
         self.max_len, self.doc = max_len, doc
@@ -57,9 +84,11 @@ class Str(Spec):
     def check(self, value, path, ctx):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return ctx.problem(path, "text", value)
-        value = str(value)
+        value = as_text(value)
         if not value.strip():
             return ctx.problem(path, "non-empty text", value)
+        if _BAD_CHARS.search(value):
+            return ctx.problem(path, "printable text (newlines and tabs are fine)", value)
         if len(value) > self.max_len:
             return ctx.problem(path, f"text of at most {self.max_len} characters", f"{len(value)} characters", show=False)
         return value
@@ -70,6 +99,10 @@ class Enum(Spec):
         self.values, self.doc = values, doc
 
     def check(self, value, path, ctx):
+        if isinstance(value, bool) and "yes" in self.values and "no" in self.values:
+            value = "yes" if value else "no"   # YAML 1.1 reads an unquoted yes/no as a boolean
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = as_text(value)             # e.g. bilsky_grade: 2
         if isinstance(value, str) and value.strip().lower() in self.values:
             return value.strip().lower()
         return ctx.problem(path, "one of " + ", ".join(self.values), value)
@@ -102,7 +135,7 @@ class Num(Spec):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if ok and isinstance(value, float) and not math.isfinite(value):
             ok = False
-        if ok and self.integer and not float(value).is_integer():
+        if ok and self.integer and isinstance(value, float) and not value.is_integer():
             ok = False
         if ok and self.minimum is not None:
             ok = value > self.minimum if self.exclusive_min else value >= self.minimum
@@ -111,6 +144,16 @@ class Num(Spec):
         if not ok:
             return ctx.problem(path, self.expected(), value)
         return int(value) if self.integer else value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_iso_date(text):
+    """YYYY-MM-DD only (date.fromisoformat would also take 20261123 and week dates like 2026-W47-1)."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
 
 
 class Date(Spec):
@@ -124,7 +167,7 @@ class Date(Spec):
             value = value.date()
         if isinstance(value, str):
             try:
-                value = dt.date.fromisoformat(value.strip())
+                value = parse_iso_date(value.strip())
             except ValueError:
                 return ctx.problem(path, "a real date as YYYY-MM-DD", value)
         if not isinstance(value, dt.date):
@@ -204,7 +247,8 @@ class Map(Spec):
 
 
 class List(Spec):
-    """A list; `key` names the field that must be unique across items (e.g. lesion ids)."""
+    """A list; `key` names the field (or tuple of fields) that must be unique across items
+    (lesion ids; a lab's test and date, since two "latest" results would be ambiguous)."""
 
     def __init__(self, item, key=None, max_items=1000, doc=""):
         self.item, self.key, self.max_items, self.doc = item, key, max_items, doc
@@ -219,10 +263,13 @@ class List(Spec):
             checked = self.item.check(item, join(path, index), ctx)
             if checked is None:
                 continue
-            if self.key and self.key in checked:
-                ident = checked[self.key]
+            keys = (self.key,) if isinstance(self.key, str) else self.key or ()
+            if keys and all(k in checked for k in keys):
+                ident = tuple(checked[k] for k in keys)
                 if ident in seen:
-                    ctx.problem(join(join(path, index), self.key), f"a unique {self.key} (also used by {path}[{seen[ident]}])", ident)
+                    shown = describe(ident[0]) if len(keys) == 1 else " ".join(str(v) for v in ident)
+                    ctx.problems.append(FieldProblem(join(join(path, index), keys[-1]),
+                                                     f"a unique {' and '.join(keys)} (also used by {path}[{seen[ident]}])", shown))
                     continue
                 seen[ident] = index
             out.append(checked)
