@@ -20,7 +20,7 @@ from .errors import InputError
 from .facts import reference_facts
 from .phrasebook import Phrasebook, clause_kinds
 from .predicates import BASE, where
-from .proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation
+from .proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation, definitions
 from .rulebook import HOLDS, LACKS, rulebook
 from .verdict import ELIGIBLE, FAIL, INELIGIBLE, UNKNOWN, trial_verdicts
 
@@ -54,6 +54,9 @@ def _phrasebook(book):
 
 
 class Builder:
+    """Adds trial, criterion and proof nodes for one patient session; node ids are stable so a
+    fact or derivation used twice is one node (the graph is a DAG, not a tree)."""
+
     def __init__(self, book, record, session):
         self.book = book
         self.record = record
@@ -71,7 +74,9 @@ class Builder:
         for fact in reference_facts():
             file, _, key = fact.path.partition(": ")
             self.sources.setdefault((fact.pred, fact.args), []).append((file, key))
-        self._as_of = ("--as-of", record.as_of.isoformat())
+        self.gaps = {}
+        for gap in session.facts.gaps:
+            self.gaps.setdefault(gap.path, []).append(gap)
 
     # -- graph helpers ---------------------------------------------------------------------------
     def node(self, node_id, **attrs):
@@ -212,7 +217,7 @@ class Builder:
             return nid
         if not ref.detailed:
             return self.node(nid, kind="negation", label=self.words.not_detailed(ref.pred, ref.pattern), cite=None,
-                             pred=ref.pred, pattern=list(ref.pattern), detailed=False, complete=True)
+                             pred=ref.pred, pattern=list(ref.pattern), detailed=False, complete=True, rules=None)
         candidates = []
         for part in ref.clauses:
             for attempt in part.attempts:
@@ -220,9 +225,10 @@ class Builder:
                     phrase = self._step_phrase(attempt.steps[0])
                     if phrase not in candidates:
                         candidates.append(phrase)
-        self.node(nid, kind="negation", label=self.words.negation(ref.pred, ref.pattern, candidates), cite=None,
-                  pred=ref.pred, pattern=list(ref.pattern), detailed=True,
-                  complete=all(p.complete for p in ref.clauses))
+        complete = all(p.complete for p in ref.clauses)
+        self.node(nid, kind="negation", cite=None, pred=ref.pred, pattern=list(ref.pattern), detailed=True,
+                  complete=complete, rules=len(ref.clauses),
+                  label=self.words.negation(ref.pred, ref.pattern, candidates, complete, len(ref.clauses)))
         for c, part in enumerate(ref.clauses):
             rid = self.node(f"{nid}#c{c}", kind="rule_ref", label=self.words.rule_not_applied(part.clause),
                             cite=part.clause.where, where=part.clause.where, clause=part.clause.text, applies=False)
@@ -277,21 +283,21 @@ class Builder:
     # -- unknown: what is missing, and which rules would read it -------------------------------
     def unknown(self, cid, crit, missing):
         chains = {}
-        for clause in crit.clauses:
+        for index, clause in enumerate(crit.clauses):
             for (pred, pattern), chain in input_chains(self.book, clause).items():
                 for path in missing:
                     if self._feeds(path, pred, pattern):
-                        best = chains.get((path, clause))
+                        best = chains.get((path, index))
                         if best is None or len(chain) < len(best):
-                            chains[(path, clause)] = chain
-        absent = {gap.path for gap in self.prover.session.facts.gaps}
+                            chains[(path, index)] = chain
+        absent = set(self.gaps)
         for path in missing:
             mid = self.node(f"missing:{crit.trial}/{crit.id}:{path}", kind="missing",
                             label=self.words.missing(path, path in absent),
                             cite=self.record.filename, path=path, absent=path in absent)
             self.edge(cid, mid, "needs")
-            for clause in crit.clauses:
-                chain = chains.get((path, clause))
+            for index in range(len(crit.clauses)):
+                chain = chains.get((path, index))
                 if chain is None:
                     continue
                 parent, role = mid, "would_use"
@@ -306,17 +312,23 @@ class Builder:
         consts = {i: v for i, v in enumerate(pattern) if v is not None and i > 0}
         if where(pred, consts) == path:
             return True
-        for gap in self.prover.session.facts.gaps:
-            if gap.path == path and gap.pred == pred and all(pattern[pos] is None or pattern[pos] == value
-                                                              for pos, value in gap.key):
-                return True
-        return False
+        return any(gap.pred == pred and all(pattern[pos] is None or pattern[pos] == value for pos, value in gap.key)
+                   for gap in self.gaps.get(path, ()))
+
+
+_CHAINS = {}
 
 
 def input_chains(book, clause):
     """{(base pred, pattern): [clause, ..., clause reading it]}: the shortest chain of rules from
     clause to each base-predicate pattern it can read (constants flow from caller to callee)."""
-    defs = book.definitions()
+    key = (book.sha256, clause.where, clause.text)
+    if key not in _CHAINS:
+        _CHAINS[key] = _input_chains(definitions(book), clause)
+    return _CHAINS[key]
+
+
+def _input_chains(defs, clause):
     out, seen = {}, set()
     queue = deque([(clause, {}, (clause,))])
     while queue:

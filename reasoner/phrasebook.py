@@ -7,12 +7,12 @@ x 1000 in the canonical unit) as decimals with their unit.
 """
 
 import ast
-import copy
 import datetime as dt
 
 from .clauses import Aggregate, Atom, Comparison, FunctionValue
 from .errors import InputError
 from .predicates import BASE
+from .proofs import MAX_ATTEMPTS as MAX_SHOWN
 from .reference import reference
 
 PATIENT = "patient"
@@ -185,7 +185,7 @@ def value_kinds(book):
     while changed:
         changed = False
         for clause in book.clauses:
-            var_kinds = clause_kinds(clause, kinds)
+            var_kinds = _clause_kinds(clause, kinds)
             head = clause.head
             args = head.args + ((head.target,) if isinstance(head, Aggregate) and head.agg in ("max_", "min_") else ())
             found = kinds.setdefault(head.pred, {})
@@ -197,8 +197,19 @@ def value_kinds(book):
     return kinds
 
 
+_CLAUSE_KINDS = {}
+
+
 def clause_kinds(clause, kinds):
-    """{variable: kind} from the positions each variable takes in the clause body."""
+    """{variable: kind} from the positions each variable takes in the clause body (cached once the
+    kinds are complete, i.e. for a Phrasebook's own table)."""
+    key = (id(kinds), clause.where, clause.text)
+    if key not in _CLAUSE_KINDS:
+        _CLAUSE_KINDS[key] = _clause_kinds(clause, kinds)
+    return _CLAUSE_KINDS[key]
+
+
+def _clause_kinds(clause, kinds):
     out = {}
     for lit in clause.body:
         if isinstance(lit, (Atom, FunctionValue)):
@@ -346,11 +357,12 @@ class Phrasebook:
             return f"{noun}: {show(proof.value, kind)} ({word} of {items})"
         return f"{noun} = {show(proof.value, kind)} ({agg[:-1]} of {items})"
 
-    def negation(self, pred, pattern, candidates):
+    def negation(self, pred, pattern, candidates, complete=True, rules=1):
         looked = self.atom(pred, pattern)
-        if candidates:
-            return f"not found: {looked}, among: {'; '.join(candidates)}"
-        return f"not found: {looked}"
+        if not rules:
+            return f"not found: {looked} (no rule can derive it)"
+        text = f"not found: {looked}, among: {'; '.join(candidates)}" if candidates else f"not found: {looked}"
+        return text if complete else text + f" (only the first {MAX_SHOWN} candidates per rule are shown)"
 
     def absent(self, pred, pattern, examined, gaps):
         where = "in the record" if BASE[pred].patient else f"listed in {BASE[pred].where}"
@@ -399,36 +411,31 @@ class Phrasebook:
 
 def _substitute(lit, bindings, var_kinds):
     """The comparison with its variables replaced by their shown values."""
+    milli = [any(isinstance(n, ast.Name) and var_kinds.get(n.id) == "milli" for n in ast.walk(side))
+             for side in (lit.left, lit.right)]
 
-    class Sub(ast.NodeTransformer):
-        def __init__(self, descale=False):
-            self.descale = descale
-
-        def visit_Name(self, node):
+    def sub(node, descale):
+        if isinstance(node, ast.Name):
             if node.id in bindings:
                 return ast.Name(id=show(bindings[node.id], var_kinds.get(node.id)))
             return node
-
-        def visit_Constant(self, node):
+        if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 return ast.Name(id=node.value)
-            if self.descale and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            if descale and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
                 return ast.Name(id=show(node.value, "milli"))
             return node
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return ast.Name(id="[" + ", ".join(ast.unparse(sub(e, descale)) for e in node.elts) + "]")
+        if isinstance(node, ast.BinOp):
+            return ast.BinOp(left=sub(node.left, descale), op=node.op, right=sub(node.right, descale))
+        if isinstance(node, ast.UnaryOp):
+            return ast.UnaryOp(op=node.op, operand=sub(node.operand, descale))
+        return node
 
-        def visit_List(self, node):
-            return ast.Name(id="[" + ", ".join(ast.unparse(self.visit(e)) for e in node.elts) + "]")
-
-        visit_Tuple = visit_List
-
-    sides = [copy.deepcopy(lit.left), copy.deepcopy(lit.right)]
-    milli = [any(isinstance(n, ast.Name) and var_kinds.get(n.id) == "milli" for n in ast.walk(side)) for side in sides]
-    shown = []
-    for side, scaled in zip(sides, milli):
-        # Lab values are x 1000; a constant compared with one is too, so both sides show as recorded.
-        descale = any(milli) and not scaled
-        shown.append(Sub(descale).visit(side))
-    return ast.unparse(ast.Compare(left=shown[0], ops=[_OPS[lit.op]()], comparators=[shown[1]]))
+    # Lab values are x 1000; a constant compared with one is too, so both sides show as recorded.
+    sides = [sub(side, any(milli) and not scaled) for side, scaled in zip((lit.left, lit.right), milli)]
+    return ast.unparse(ast.Compare(left=sides[0], ops=[_OPS[lit.op]()], comparators=[sides[1]]))
 
 
 _OPS = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In, "not in": ast.NotIn}

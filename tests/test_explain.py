@@ -205,3 +205,32 @@ def test_session_retracts_the_patients_facts_whatever_happens(eligible):
         raise ZeroDivisionError("inside the session")
     with engine().patient(record_from_data({**copy.deepcopy(eligible), "metastases": []}, "q.yaml", AS_OF)) as s:
         assert s.query("lesion", ["patient", None, None]) == []
+
+
+def test_long_refutations_are_cut_and_say_so(eligible):
+    """More candidates than MAX_ATTEMPTS: the first ones are shown and the label says so."""
+    from reasoner.proofs import MAX_ATTEMPTS
+
+    eligible["toxicities"] = [{"name": f"toxicity {i}", "grade": 1, "stable": True} for i in range(MAX_ATTEMPTS + 5)]
+    graph = graph_of(eligible, "I15")
+    negation = node(graph, "not:taormina_toxicity_open('patient')")
+    assert negation["complete"] is False
+    assert negation["label"].endswith(f"(only the first {MAX_ATTEMPTS} candidates per rule are shown)")
+    assert len(children(graph, "not:taormina_toxicity_open('patient')#c0", "attempt")) == MAX_ATTEMPTS
+
+
+def test_refutations_beyond_the_depth_limit_and_without_rules_are_stated(eligible):
+    from reasoner.explain import Builder
+    from reasoner.proofs import MAX_REFUTATION_DEPTH, Refutation
+
+    record = record_from_data(eligible, "p.yaml", AS_OF)
+    with engine().patient(record) as session:
+        builder = Builder(rulebook(), record, session)
+        deep = builder.prover.refute("has_lesion_class", ("patient", "cns"), MAX_REFUTATION_DEPTH)
+        assert deep.detailed is False and deep.clauses == ()
+        shallow = builder.prover.refute("has_lesion_class", ("patient", "cns"), MAX_REFUTATION_DEPTH - 1)
+        assert shallow.detailed is True and shallow.clauses
+        label = builder.graph.nodes[builder.refutation(deep, MAX_REFUTATION_DEPTH)]["label"]
+        assert label == "not found: a lesion in an organ classed cns (checked; deeper reasons not shown)"
+        nothing = builder.refutation(Refutation("taormina_small", ("patient", "M9"), False, clauses=()), 0)
+        assert builder.graph.nodes[nothing]["label"] == "not found: taormina_small(M9) (no rule can derive it)"

@@ -143,7 +143,8 @@ class Checker:
             if self.graph.out_degree(node) == 0:
                 assert kind in ("fact", "comparison", "absent", "missing", "rule_ref", "negation"), f"leaf {node}"
                 if kind == "negation":
-                    assert self.graph.nodes[node]["detailed"] is False, f"{node}: a refutation without reasons"
+                    data = self.graph.nodes[node]
+                    assert data["detailed"] is False or data["rules"] == 0, f"{node}: a refutation without reasons"
 
 
 def check_verdict_edges(graph, verdicts):
