@@ -115,7 +115,7 @@ class Prover:
 
     def __init__(self, session, book):
         self.session = session
-        self.defs = book.definitions()
+        self.defs = definitions(book)
         self._answers = {}
         self._functions = {}
         self._best = {}
@@ -149,7 +149,7 @@ class Prover:
         cuts = self._cuts
         best = None
         try:
-            for clause in self.defs.get(pred, []):
+            for clause in self.candidates(pred, goal[1]):
                 if isinstance(clause.head, Aggregate):
                     continue
                 start = unify(clause.head.args, goal[1], {})
@@ -165,6 +165,12 @@ class Prover:
         if self._cuts == cuts or not self._stack:
             self._best[goal] = best
         return best
+
+    def candidates(self, pred, args):
+        """Clauses of pred whose head constants agree with args (criterion clauses are many)."""
+        positions, index = _heads(self.defs, pred)
+        group = index.get(tuple(args[i] for i in positions), ())
+        return [clause for consts, clause in group if all(args[i] == v for i, v in consts)]
 
     def step(self, instance):
         """A literal instance of a complete body solution -> its proof step (None if unprovable)."""
@@ -355,6 +361,35 @@ class Prover:
             _, lit, keys, _wanted = instance
             return self.refute(lit.func, keys, depth + 1)
         return None
+
+
+_DEFINITIONS = {}
+
+
+def definitions(book):
+    """book.definitions(), built once per rule set."""
+    if book.sha256 not in _DEFINITIONS:
+        _DEFINITIONS[book.sha256] = book.definitions()
+    return _DEFINITIONS[book.sha256]
+
+
+_HEADS = {}
+
+
+def _heads(defs, pred):
+    """(positions where every clause of pred has a head constant, {their values: [(constants, clause)]})."""
+    key = (id(defs), pred)
+    if key not in _HEADS:
+        entries = [(tuple((i, t.value) for i, t in enumerate(c.head.args) if isinstance(t, Const)), c)
+                   for c in defs.get(pred, [])]
+        positions = set.intersection(*(set(i for i, _v in consts) for consts, _c in entries)) if entries else set()
+        positions = tuple(sorted(positions))
+        index = {}
+        for consts, clause in entries:
+            values = dict(consts)
+            index.setdefault(tuple(values[i] for i in positions), []).append((consts, clause))
+        _HEADS[key] = (positions, index)
+    return _HEADS[key]
 
 
 def bound(term, bindings):

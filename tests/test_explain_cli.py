@@ -113,3 +113,15 @@ def test_a_real_process_reports_a_bad_criterion_without_traceback():
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("eligo: --criterion: trial taormina has no criterion 'Z1'")
     assert "Traceback" not in proc.stderr
+
+
+def test_several_trials_in_one_graph():
+    from reasoner.rulebook import rulebook
+
+    book = rulebook()
+    ids = list(book.trials)
+    args = [a for tid in ids + ids[:1] for a in ("--trial", tid)]      # the first id twice: counted once
+    code, out = run(INELIGIBLE, *args, "--as-of", AS_OF, "--format", "json")
+    assert code == 0
+    roots = json.loads(out)["roots"]
+    assert roots == [f"trial:{t.id}" + (f"@{s}" if s else "") for t in book.trials.values() for s in t.stages]
