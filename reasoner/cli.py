@@ -106,7 +106,11 @@ def criteria(trial):
 COMMANDS = (
     (".cli_fhir", "import_fhir_command"),
     (".cli_screen", "screen"),
+    (".cli_authoring", "test_command"),
+    (".cli_authoring", "lint_command"),
+    (".cli_authoring", "mutate_command"),
     (".cli_explain", "explain_command"),
+    (".cli_report", "report_command"),
 )
 
 

@@ -36,6 +36,7 @@ class Case:
     criteria: dict        # criterion id -> expected outcome
     missing: dict         # criterion id -> record paths expected among the missing
     error: str = None     # expected validation error text (the record must be rejected)
+    strata: dict = None   # expected randomisation strata {name: value, or null for unknown}
 
     @property
     def where(self):
@@ -60,7 +61,9 @@ class CaseResult:
         return not self.mismatches
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe YAML (libyaml when available: test files are long) that records each mapping's line."""
+
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=True)
         mapping["__line__"] = node.start_mark.line + 1
@@ -190,26 +193,59 @@ def load_cases(path):
             name=entry["name"], file=name, line=entry.get("__line__", 0), trial=entry.get("trial", trial),
             ref=str(entry.get("ref", "")), data=data, record_name=f"{record_name} [{entry['name']}]",
             as_of=_date(entry.get("as_of", default_as_of), where, "as_of"), verdict=verdict, criteria=dict(criteria),
-            missing={k: list(v) for k, v in (expect.get("missing") or {}).items()}, error=expect.get("error")))
+            missing={k: list(v) for k, v in (expect.get("missing") or {}).items()}, error=expect.get("error"),
+            strata=expect.get("strata")))
     return cases
 
 
-def run_case(case):
-    """Judge the case's record and compare with its expectations."""
-    from ..pipeline import judge
-
+def case_record(case):
+    """(validated Record, None), or (None, CaseResult) when validation decides the case on its own."""
     result = CaseResult(case)
     try:
         record = record_from_data(case.data, case.record_name, case.as_of)
     except EligoError as err:
         if case.error is None or case.error not in str(err):
             result.mismatches.append(Mismatch("error", case.error or "no validation error", str(err)))
-        return result
+        return None, result
     if case.error is not None:
         result.mismatches.append(Mismatch("error", case.error, "the record was accepted"))
+        return None, result
+    return record, None
+
+
+def judge_with(eng, record, trial):
+    """pipeline.judge for one trial against a given engine (a rule set other than the installed one)."""
+    from ..pipeline import Judgement
+    from ..verdict import trial_verdicts
+
+    evaluation = eng.evaluate(record, [trial])
+    return Judgement(record, eng.book, evaluation, trial_verdicts(eng.book, evaluation, [trial]))
+
+
+def run_case(case, eng=None):
+    """Judge the case's record (default: the installed rules) and compare with its expectations."""
+    record, decided = case_record(case)
+    return decided if record is None else check_record(case, record, eng)
+
+
+def check_record(case, record, eng=None):
+    """Judge an already validated record of the case; a rule conflict is a mismatch, not a crash."""
+    from ..engine import engine
+
+    eng = eng or engine()
+    result = CaseResult(case)
+    try:
+        eng.book.trial(case.trial)
+        judgement = judge_with(eng, record, case.trial)
+    except EligoError as err:
+        result.mismatches.append(Mismatch("rules", "an answer", str(err)))
         return result
-    judgement = judge(record, [case.trial])
-    result.judgement = judgement
+    return check_judgement(case, judgement)
+
+
+def check_judgement(case, judgement):
+    """Compare a judgement of the case's record with the case's expectations."""
+    result = CaseResult(case, judgement=judgement)
     outcomes = {c.id: c for tv in judgement.verdicts for c in tv.criteria}
     verdicts = {tv.stage: tv.verdict for tv in judgement.verdicts}
     if isinstance(case.verdict, dict):
@@ -230,7 +266,29 @@ def run_case(case):
         lacking = [p for p in paths if p not in actual]
         if lacking:
             result.mismatches.append(Mismatch(f"{cid} missing", paths, actual))
+    if case.strata is not None:
+        actual = next((tv.strata for tv in judgement.verdicts if tv.strata is not None), None)
+        if actual != case.strata:
+            result.mismatches.append(Mismatch("strata", case.strata, actual))
     return result
+
+
+def named_criteria(case):
+    """Criterion ids whose outcome the case states explicitly (`criteria:` or `missing:`)."""
+    return set(case.criteria) | set(case.missing)
+
+
+def asserted_outcomes(case, trial):
+    """{(criterion id, outcome)} a passing case proves: its `criteria:`, `missing:` (unknown), and
+    every criterion of a stage whose expected verdict is eligible (pass)."""
+    out = {(cid, outcome) for cid, outcome in case.criteria.items()}
+    out |= {(cid, "unknown") for cid, paths in case.missing.items() if paths}
+    verdicts = case.verdict if isinstance(case.verdict, dict) else {None: case.verdict}
+    for stage, verdict in verdicts.items():
+        if verdict == "eligible":
+            stage = stage if stage in trial.stages else trial.stages[0]
+            out |= {(c.id, "pass") for c in trial.stage_criteria(stage)}
+    return out
 
 
 def case_files(paths=None):
@@ -249,4 +307,5 @@ def case_files(paths=None):
     return files
 
 
-__all__ = ["Case", "CaseResult", "Mismatch", "apply_overrides", "load_cases", "run_case", "case_files"]
+__all__ = ["Case", "CaseResult", "Mismatch", "apply_overrides", "asserted_outcomes", "case_files", "case_record",
+           "check_judgement", "check_record", "judge_with", "load_cases", "named_criteria", "run_case"]
