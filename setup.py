@@ -41,8 +41,7 @@ setup(
         "pytest>=8,<10",          # also the rule-test plugin's host
     ],
     extras_require={
-        "dev": ["hypothesis>=6.100,<7", "ruff>=0.6,<1", "wheel",
-                "markdown-it-py>=3,<5"],   # tests render the Markdown report as a CommonMark reader would
+        "dev": ["hypothesis>=6.100,<7", "ruff>=0.6,<1", "wheel"],
         "dask": ["dask[distributed]>=2024.1"],
     },
     entry_points={
