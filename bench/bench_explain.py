@@ -10,6 +10,8 @@ For each example record in facts/patients/: the time to explain it against every
 """
 
 import argparse
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -21,12 +23,20 @@ AS_OF = "2026-11-23"
 
 
 def median_ms(fn, runs):
-    times = []
+    """(median wall ms, median CPU ms) of fn; CPU counts this process and its finished children,
+    so figures stay comparable on a loaded machine."""
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        walls.append((time.perf_counter() - start) * 1000)
+        cpus.append((_cpu() - cpu) * 1000)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def _cpu():
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main():
@@ -45,8 +55,9 @@ def main():
     trials = list(rulebook().trials)
     eligo = str(Path(sys.executable).with_name("eligo"))
     trial_args = [a for t in trials for a in ("--trial", t)]
-    print(f"trials: {', '.join(trials)}; as of {AS_OF}")
-    print(f"{'record':34} {'nodes':>6} {'warm explain':>13} {'warm evaluate':>14} {'cold explain':>13} {'cold check':>11}")
+    print(f"trials: {', '.join(trials)}; as of {AS_OF}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print("times in ms, wall / CPU (median)")
+    print(f"{'record':34} {'nodes':>6} {'warm explain':>14} {'warm evaluate':>14} {'cold explain':>14} {'cold check':>14}")
     for path in sorted((ROOT / "facts" / "patients").glob("*.yaml")):
         record = load_input(path, dt.date.fromisoformat(AS_OF))
         graph = explain(record)            # builds the engine and caches on first use
@@ -57,8 +68,8 @@ def main():
         check_cmd = [eligo, "check", rel, "--as-of", AS_OF, "--format", "json"]
         cold = median_ms(lambda c=explain_cmd: subprocess.run(c, cwd=ROOT, check=True, capture_output=True), args.cold)
         check = median_ms(lambda c=check_cmd: subprocess.run(c, cwd=ROOT, check=True, capture_output=True), args.cold)
-        print(f"{path.name:34} {graph.number_of_nodes():6d} {warm:10.1f} ms {evaluate:11.1f} ms "
-              f"{cold:10.0f} ms {check:8.0f} ms")
+        cells = " ".join(f"{w:7.0f}/{c:<6.0f}" for w, c in (warm, evaluate, cold, check))
+        print(f"{path.name:34} {graph.number_of_nodes():6d} {cells}")
 
 
 if __name__ == "__main__":
