@@ -39,10 +39,12 @@ def _stderr(line):
     print(f"warning: {line}", file=sys.stderr)
 
 
-def judge(record, trial_ids=None):
+def judge(record, trial_ids=None, evaluator=None):
+    """evaluator: what computes the criteria (default this thread's pyDatalog engine; screening
+    may pass fastlog's compiled evaluator of the same rules)."""
     book = rulebook()
     if trial_ids:
         for tid in trial_ids:
             book.trial(tid)   # unknown ids are a usage error before any work
-    evaluation = engine().evaluate(record, trial_ids)
+    evaluation = (evaluator or engine()).evaluate(record, trial_ids)
     return Judgement(record, book, evaluation, trial_verdicts(book, evaluation, trial_ids))

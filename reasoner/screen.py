@@ -17,6 +17,7 @@ from .pipeline import judge, load_input
 from .records import MAX_BYTES, MAX_DEPTH, _depth, record_from_data
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
+ENGINES = ("pydatalog", "fast")   # fast: reasoner.fastlog, the same rules compiled bottom-up
 STDIN = "-"
 SINGLE_RECORD_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -147,7 +148,16 @@ def result_rows(source, judgement):
             for tv in judgement.verdicts]
 
 
-def judge_item(item, as_of, trial_ids=None):
+def evaluator(engine_name):
+    """None: pipeline.judge's default (the thread's pyDatalog engine); fast: fastlog's evaluator."""
+    if engine_name == "fast":
+        from .fastlog import fast_engine
+
+        return fast_engine()
+    return None
+
+
+def judge_item(item, as_of, trial_ids=None, engine_name="pydatalog"):
     """Validate and judge one item. Never raises for the record's sake: the run goes on."""
     warnings = []
     try:
@@ -163,23 +173,26 @@ def judge_item(item, as_of, trial_ids=None):
         return Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}",
                       warnings=warnings)
     try:
-        rows = result_rows(item.source, judge(record, trial_ids))
+        rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name)))
     except Exception as err:  # noqa: BLE001 - RuleConflict or any crash: reported for this record
         return Result(item.index, item.source, FAILED, record.patient_id, reason=f"{type(err).__name__}: {err}",
                       warnings=warnings)
     return Result(item.index, item.source, JUDGED, record.patient_id, rows, warnings=warnings)
 
 
-def judge_batch(batch, as_of, trial_ids=None):
+def judge_batch(batch, as_of, trial_ids=None, engine_name="pydatalog"):
     """The worker function (local pool and Dask): a list of Items -> a list of Results, same order."""
-    return [judge_item(item, as_of, trial_ids) for item in batch]
+    return [judge_item(item, as_of, trial_ids, engine_name) for item in batch]
 
 
-def warm_up():
-    """Pool initializer: parse the rules once per worker process, before the first batch."""
+def warm_up(engine_name="pydatalog"):
+    """Pool initializer: load the rules once per worker process, before the first batch."""
     from .engine import engine
 
-    engine()
+    if engine_name == "fast":
+        evaluator(engine_name)
+    else:
+        engine()
 
 
 def batches(items, size):

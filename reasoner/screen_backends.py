@@ -47,15 +47,16 @@ def _start_method():
 
 
 @contextmanager
-def local(workers, as_of, trial_ids):
+def local(workers, as_of, trial_ids, engine_name="pydatalog"):
     """(submit, in_flight). One worker: this process. More: a pool of processes, each warmed up once."""
-    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids)
+    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name)
     if workers == 1:
-        warm_up()
+        warm_up(engine_name)
         yield (lambda batch: _Done(work(batch))), 1
         return
     context = multiprocessing.get_context(_start_method())
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=warm_up)
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=warm_up,
+                                                  initargs=(engine_name,))
     try:
         yield (lambda batch: pool.submit(work, batch)), 2 * workers
     finally:
@@ -63,7 +64,7 @@ def local(workers, as_of, trial_ids):
 
 
 @contextmanager
-def dask(scheduler, workers, as_of, trial_ids):
+def dask(scheduler, workers, as_of, trial_ids, engine_name="pydatalog"):
     """(submit, in_flight) on a Dask scheduler, or on a LocalCluster of `workers` processes without one."""
     try:
         from distributed import Client, LocalCluster
@@ -82,14 +83,14 @@ def dask(scheduler, workers, as_of, trial_ids):
         raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err})") from None
     try:
         threads = sum(client.nthreads().values()) or 1
-        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, pure=False)), 2 * threads
+        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, engine_name, pure=False)), 2 * threads
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
-def backend(name, workers, as_of, trial_ids, scheduler=None):
+def backend(name, workers, as_of, trial_ids, scheduler=None, engine_name="pydatalog"):
     if name == "dask":
-        return dask(scheduler, workers, as_of, trial_ids)
-    return local(workers, as_of, trial_ids)
+        return dask(scheduler, workers, as_of, trial_ids, engine_name)
+    return local(workers, as_of, trial_ids, engine_name)

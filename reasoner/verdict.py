@@ -70,10 +70,23 @@ def _patterns(book, criterion):
     return _PATTERNS[key]
 
 
+def _patterns_by_pred(book, criterion):
+    """The patterns grouped by predicate: a gap is only compared with its own predicate's patterns
+    (comparing every gap with every pattern cost ~5 ms per patient over five trials)."""
+    key = (book.sha256, criterion.trial, criterion.id, "by_pred")
+    if key not in _PATTERNS:
+        by_pred = {}
+        for pred, pat in _patterns(book, criterion):
+            by_pred.setdefault(pred, []).append(pat)
+        _PATTERNS[key] = by_pred
+    return _PATTERNS[key]
+
+
 def missing_inputs(criterion, gaps, book):
     """Record paths the criterion's rules could read that the record leaves out."""
     patterns = _patterns(book, criterion)
-    found = {gap.path for gap in gaps if any(_matches(gap, pred, pat) for pred, pat in patterns)}
+    by_pred = _patterns_by_pred(book, criterion)
+    found = {gap.path for gap in gaps if any(_matches(gap, gap.pred, pat) for pat in by_pred.get(gap.pred, ()))}
     if found:
         return tuple(sorted(found))
     # Nothing is absent, yet nothing decided (e.g. a test outside its window, an attestation
