@@ -110,6 +110,7 @@ COMMANDS = (
     (".cli_authoring", "lint_command"),
     (".cli_authoring", "mutate_command"),
     (".cli_explain", "explain_command"),
+    (".cli_report", "report_command"),
 )
 
 

@@ -1,0 +1,231 @@
+"""The audit report as one self-contained HTML file: inline CSS, no script, no network fetch.
+
+Every piece of text goes through html.escape (record values reach the report through the patient
+id, the file name and the graph's labels); a Content-Security-Policy meta tag forbids scripts and
+fetches as a second line of defence. Trees collapse with <details>; print CSS expands them and
+starts each trial on a new page.
+"""
+
+from html import escape
+
+from .report_model import WORDS
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+CSS = """
+:root { --fg: #1d2329; --muted: #5b6670; --line: #d5dbe0; --pass: #1f7a3a; --fail: #b3261e; --unknown: #8a5a00; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--fg); max-width: 75rem; margin: 0 auto; padding: 1.5rem; }
+h1 { font-size: 1.6rem; margin: 0 0 1rem; }
+h2 { font-size: 1.3rem; margin: 2rem 0 .6rem; border-bottom: 2px solid var(--line); padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin: 0 0 .4rem; }
+code, .cite, .command { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85em; }
+.cite { color: var(--muted); }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0; }
+dl.meta dt { font-weight: 600; }
+dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+.command { display: block; background: #f3f5f7; border: 1px solid var(--line); padding: .4rem .6rem; white-space: pre-wrap;
+  overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; margin: .4rem 0 1rem; }
+th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f3f5f7; }
+.verdict { font-weight: 700; text-transform: uppercase; letter-spacing: .03em; }
+.v-eligible, .o-pass { color: var(--pass); }
+.v-ineligible, .o-fail { color: var(--fail); }
+.v-indeterminate, .o-unknown { color: var(--unknown); }
+.criterion { border: 1px solid var(--line); border-left: 5px solid var(--line); border-radius: 4px; padding: .6rem .8rem;
+  margin: .7rem 0; break-inside: avoid-page; }
+.criterion.c-pass { border-left-color: var(--pass); }
+.criterion.c-fail { border-left-color: var(--fail); }
+.criterion.c-unknown { border-left-color: var(--unknown); }
+.criterion dl { display: grid; grid-template-columns: 9rem 1fr; gap: .1rem .8rem; margin: .2rem 0 .4rem; }
+.criterion dt { color: var(--muted); }
+.criterion dd { margin: 0; overflow-wrap: anywhere; }
+.criterion dd ul { margin: 0; padding-left: 1.1rem; }
+.outcome { font-weight: 700; text-transform: uppercase; }
+.mark { font-size: .75rem; border: 1px solid currentColor; border-radius: 3px; padding: 0 .3rem; margin-left: .4rem;
+  color: var(--muted); font-weight: 400; }
+details.derivation > summary { cursor: pointer; font-weight: 600; }
+ul.tree, ul.tree ul { list-style: none; margin: 0; padding-left: 1.2rem; }
+ul.tree { padding-left: .4rem; margin-top: .3rem; }
+ul.tree li { margin: .1rem 0; overflow-wrap: anywhere; }
+ul.tree li > details > summary { cursor: pointer; }
+ul.tree li.leaf::before { content: "\\2022"; color: var(--muted); margin: 0 .35rem 0 -.9rem; }
+.k-fact > .label, .k-fact > details > summary > .label { color: #0b4f8a; }
+.k-missing > .label, .k-absent > .label { color: var(--unknown); }
+.k-comparison > .label { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .9em; }
+.repeat { color: var(--muted); font-style: italic; }
+section.trial { margin-top: 2.5rem; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  section.trial { break-before: page; margin-top: 0; }
+  details::details-content { content-visibility: visible; display: contents; }
+  details > summary { list-style: none; }
+  details > summary::-webkit-details-marker { display: none; }
+  a { color: inherit; text-decoration: none; }
+  .criterion { break-inside: auto; }
+}
+""".strip()
+
+FORMAT = "html"
+
+
+def esc(value):
+    return escape(str(value), quote=True)
+
+
+def render_html(report):
+    title = f"{WORDS['title']}: {report.patient} ({report.as_of})"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="generator" content="eligo ' + esc(report.tool_version) + '">',
+        f"<title>{esc(title)}</title>",
+        f"<style>\n{CSS}\n</style>",
+        "</head>",
+        "<body>",
+        _header(report),
+        _summary(report),
+    ]
+    for trial in report.trials:
+        parts.append(_trial(trial))
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _header(report):
+    rows = [(WORDS["patient"], esc(report.patient))]
+    if report.patient_name is not None:
+        rows.append((WORDS["name"], esc(report.patient_name)))
+    rows += [
+        (WORDS["as_of"], esc(report.as_of)),
+        (WORDS["input"], f"<code>{esc(report.input)}</code>"),
+        (WORDS["input_sha256"], f"<code>{esc(report.input_sha256)}</code>"),
+        (WORDS["ruleset_sha256"], f"<code>{esc(report.ruleset_sha256)}</code>"),
+        (WORDS["tool_version"], esc(report.tool_version)),
+        (WORDS["trials"], "<br>".join(_trial_line(t) for t in _unique_trials(report))),
+        (WORDS["command"], f'<code class="command" id="command">{esc(report.command(FORMAT))}</code>'),
+    ]
+    body = "\n".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
+    return (f'<header>\n<h1>{esc(WORDS["title"])}: {esc(report.patient)}</h1>\n'
+            f'<dl class="meta">\n{body}\n</dl>\n</header>')
+
+
+def _unique_trials(report):
+    seen, out = set(), []
+    for trial in report.trials:
+        if trial.trial not in seen:
+            seen.add(trial.trial)
+            out.append(trial)
+    return out
+
+
+def _trial_line(trial):
+    parts = [esc(trial.name), esc(trial.title)]
+    if trial.registry:
+        parts.append(f"{esc(WORDS['registry'])} {esc(trial.registry)}")
+    parts.append(f"{esc(WORDS['protocol_version'])}: {esc(trial.protocol_version)}")
+    return " &mdash; ".join(p for p in parts if p)
+
+
+def _trial_name(trial):
+    return esc(trial.name) + (f" ({esc(trial.stage)})" if trial.stage else "")
+
+
+def _summary(report):
+    head = "".join(f"<th>{esc(WORDS[k])}</th>" for k in ("trial", "registry", "stage", "verdict", "deciding", "counts"))
+    rows = []
+    for trial in report.trials:
+        counts = " / ".join(str(trial.count(o)) for o in ("pass", "fail", "unknown"))
+        rows.append(
+            f'<tr class="row-{esc(trial.anchor)}"><td><a href="#{esc(trial.anchor)}">{esc(trial.name)}</a></td>'
+            f"<td>{esc(trial.registry or '')}</td><td>{esc(trial.stage or '')}</td>"
+            f'<td class="verdict v-{esc(trial.verdict)}">{esc(trial.verdict)}</td>'
+            f"<td>{_deciding(trial)}</td><td>{esc(counts)}</td></tr>")
+    return (f'<section id="summary">\n<h2>{esc(WORDS["summary"])}</h2>\n<table class="summary">\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</section>")
+
+
+def _deciding(trial):
+    if trial.verdict == "eligible":
+        return esc(WORDS["all_pass"].format(n=len(trial.criteria)))
+    anchors = {c.id: c.anchor for c in trial.criteria}
+    return ", ".join(f'<a href="#{esc(anchors[cid])}">{esc(cid)}</a>' for cid in trial.deciding)
+
+
+def _trial(trial):
+    registry = f" &mdash; {esc(trial.registry)}" if trial.registry else ""
+    parts = [f'<section class="trial" id="{esc(trial.anchor)}">',
+             f"<h2>{_trial_name(trial)}{registry}</h2>",
+             f'<p class="verdict-line"><span class="verdict v-{esc(trial.verdict)}">{esc(trial.verdict)}</span>'
+             f" &mdash; {esc(trial.label)}</p>",
+             f"<p>{esc(trial.title)}. {esc(WORDS['protocol_version'])}: {esc(trial.protocol_version)}</p>"]
+    if trial.strata is not None:
+        rows = "".join(f"<tr><td>{esc(name)}</td><td>{esc(WORDS['strata_unknown'] if value is None else value)}</td></tr>"
+                       for name, value in trial.strata)
+        parts.append(f'<h3>{esc(WORDS["strata"])}</h3>\n<table class="strata"><thead><tr><th>{esc(WORDS["stratum"])}'
+                     f'</th><th>{esc(WORDS["value"])}</th></tr></thead><tbody>{rows}</tbody></table>')
+    parts.append(f'<h3>{esc(WORDS["criteria"])}</h3>')
+    for crit in trial.criteria:
+        parts.append(_criterion(crit))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _criterion(crit):
+    mark = f'<span class="mark">{esc(WORDS["deciding_mark"])}</span>' if crit.deciding else ""
+    rows = [(WORDS["text"], esc(crit.text)), (WORDS["reading"], esc(crit.reading)),
+            (WORDS["rule"], f'<code>{esc(crit.cite)}</code>')]
+    if crit.missing:
+        rows.append((WORDS["missing"], "<ul>" + "".join(f"<li><code>{esc(p)}</code></li>" for p in crit.missing) + "</ul>"))
+    body = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
+    ids = _Ids(crit.anchor)
+    tree = (f'<ul class="tree">\n{_nodes(crit.tree, ids)}\n</ul>' if crit.tree
+            else f'<p class="repeat">{esc(WORDS["empty_tree"])}</p>')
+    size = sum(node.size() for node in crit.tree)
+    return (f'<article class="criterion c-{esc(crit.outcome)}" id="{esc(crit.anchor)}">\n'
+            f'<h3>{esc(crit.id)} &middot; {esc(crit.kind)} &middot; '
+            f'<span class="outcome o-{esc(crit.outcome)}">{esc(crit.outcome_word)}</span>{mark}</h3>\n'
+            f"<dl>{body}</dl>\n"
+            f'<details class="derivation"><summary>{esc(WORDS["tree"])} ({size})</summary>\n{tree}\n</details>\n'
+            "</article>")
+
+
+class _Ids:
+    """HTML ids for the tree nodes of one criterion, so a repeated node links to its first showing."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.first = {}
+
+    def new(self, node):
+        html_id = f"{self.prefix}-n{len(self.first)}"
+        self.first.setdefault(node, html_id)
+        return html_id
+
+
+def _nodes(nodes, ids):
+    return "\n".join(_node(node, ids) for node in nodes)
+
+
+def _text(node):
+    cite = f' <span class="cite">[{esc(node.cite)}]</span>' if node.cite else ""
+    return f'<span class="label">{esc(node.label)}</span>{cite}'
+
+
+def _node(node, ids):
+    kind = f"k-{esc(node.kind)}"
+    if node.repeat:
+        target = ids.first.get(node.node)
+        link = f' <a class="repeat" href="#{esc(target)}">{esc(WORDS["repeat"])}</a>' if target else ""
+        return f'<li class="{kind} leaf">{_text(node)}{link}</li>'
+    if not node.children:
+        return f'<li class="{kind} leaf">{_text(node)}</li>'
+    html_id = ids.new(node.node)
+    return (f'<li class="{kind}" id="{esc(html_id)}"><details open><summary>{_text(node)}</summary>\n'
+            f"<ul>\n{_nodes(node.children, ids)}\n</ul></details></li>")
