@@ -343,16 +343,27 @@ def test_markdown_escape_shows_each_value_literally(value):
 
 # -- command line ----------------------------------------------------------------------------------
 
-def test_folder_output_writes_one_report_per_record(tmp_path):
-    records = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "facts" / "patients").glob("*.yaml"))
-    result = run(*records, "--trial", "taormina", "--as-of", AS_OF, "--format", "md", "-o", str(tmp_path / "out") + "/")
+def test_the_documented_command_writes_a_report_for_each_example_patient(tmp_path):
+    """README's command, with its glob expanded as a shell would and reports/ moved to tmp_path."""
+    line = next(text for text in (ROOT / "README.md").read_text().splitlines()
+                if text.startswith("eligo report facts/patients/"))
+    assert line in (ROOT / "docs" / "reports.md").read_text()
+    words = []
+    for word in shlex.split(line)[2:]:
+        words += sorted(str(p.relative_to(ROOT)) for p in ROOT.glob(word)) if "*" in word else [word]
+    records = [w for w in words if w.startswith("facts/patients/")]
+    assert records == sorted(str(p.relative_to(ROOT)) for p in (ROOT / "facts" / "patients").glob("*.yaml"))
+    out = tmp_path / "reports"
+    words[words.index("-o") + 1] = f"{out}/"
+    result = run(*words)
     assert result.exit_code == 0, result.output
-    written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert written == sorted(os.path.basename(r).replace(".yaml", ".md") for r in records)
+    assert sorted(p.name for p in out.iterdir()) == sorted(os.path.basename(r).replace(".yaml", ".html") for r in records)
     for record in records:
-        body = (tmp_path / "out" / os.path.basename(record).replace(".yaml", ".md")).read_text()
-        assert f"eligo report {record} --trial taormina --as-of {AS_OF} --format md" in body
-        assert f"wrote {tmp_path / 'out' / os.path.basename(record).replace('.yaml', '.md')}" in result.stderr
+        written = out / os.path.basename(record).replace(".yaml", ".html")
+        body = written.read_text()
+        assert body.startswith("<!DOCTYPE html>") and body.count('<section class="trial"') >= len(rulebook().trials)
+        assert f"eligo report {record} --trial " in body
+        assert f"wrote {written}" in result.stderr
 
 
 def test_file_output_equals_stdout(tmp_path):
