@@ -16,15 +16,28 @@ def _as_of(ctx, param, value):
     return parse_as_of(ctx, param, value)
 
 
-def render(record, trial_ids, fmt):
-    """The report of one validated record, as text."""
+def render(record, trial_ids, fmt, warnings=()):
+    """The report of one validated record, as text (warnings: its FHIR import's)."""
     from .render.html import render_html
     from .render.markdown import render_markdown
     from .render.report_json import render_json
     from .render.report_model import report_of
 
     renderer = {"html": render_html, "md": render_markdown, "json": render_json}[fmt]
-    return renderer(report_of(record, trial_ids))
+    return renderer(report_of(record, trial_ids, warnings))
+
+
+def load(path, as_of):
+    """The validated record and its FHIR import warnings (also shown on stderr, as `eligo check` does)."""
+    from .pipeline import load_input
+
+    warnings = []
+
+    def warn(line):
+        warnings.append(line)
+        click.echo(f"warning: {line}", err=True)
+
+    return load_input(path, as_of, warn), warnings
 
 
 def targets(records, output, fmt):
@@ -81,7 +94,6 @@ def report_command(records, trials, as_of, fmt, output):
     """Write an audit report of RECORD(s): header with hashes and the command that reproduces it,
     a summary of verdicts, and every criterion with its protocol text, reading, outcome and
     derivation tree. The same inputs give byte-identical reports."""
-    from .pipeline import load_input
-
     for record, path in targets(records, output, fmt):
-        write(path, render(load_input(record, as_of), list(trials), fmt))
+        loaded, warnings = load(record, as_of)
+        write(path, render(loaded, list(trials), fmt, warnings))

@@ -242,6 +242,25 @@ def test_json_embeds_the_explanation_graph_in_its_documented_format():
     assert all(c["node"] in nodes for t in doc["trials"] for c in t["criteria"])
 
 
+def test_fhir_import_warnings_are_listed_in_the_report():
+    bundle = "tests/data/fhir/mcode-examples/Observation-mCODETNMPathologicalPrimaryTumorCategoryExample01.json"
+    result = run(bundle, "--trial", "taormina", "--as-of", AS_OF, "--format", "json")
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.stdout)["import_warnings"]
+    assert warnings and all(f"warning: {w}" in result.stderr for w in warnings)
+    markdown = run(bundle, "--trial", "taormina", "--as-of", AS_OF, "--format", "md").stdout
+    section = markdown.split("- **Import warnings")[1].split("**Command")[0]
+    items = [line for line in section.splitlines()[1:] if line.startswith("  - ")]
+    assert len(items) == len(warnings)
+    plain = parse(MarkdownIt("commonmark").render(markdown)).plain()
+    assert all(w in plain for w in warnings)
+    html = run(bundle, "--trial", "taormina", "--as-of", AS_OF, "--format", "html").stdout
+    assert '<ul class="warnings"><li>' in html
+    # a YAML record has nothing to warn about
+    assert json.loads(report(INELIGIBLE, "json"))["import_warnings"] == []
+    assert "Import warnings" not in report(INELIGIBLE, "html") + report(INELIGIBLE, "md")
+
+
 # -- reproducibility ------------------------------------------------------------------------------
 
 def test_embedded_command_reproduces_the_same_bytes(tmp_path):

@@ -25,6 +25,7 @@ code, .cite, .command { font-family: ui-monospace, "SFMono-Regular", Menlo, Cons
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0; }
 dl.meta dt { font-weight: 600; }
 dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+dl.meta ul.warnings { margin: 0; padding-left: 1.1rem; }
 .command { display: block; background: #f3f5f7; border: 1px solid var(--line); padding: .4rem .6rem; white-space: pre-wrap;
   overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; margin: .4rem 0 1rem; }
@@ -111,6 +112,9 @@ def _header(report):
         (WORDS["trials"], "<br>".join(_trial_line(t) for t in _unique_trials(report))),
         (WORDS["command"], f'<code class="command" id="command">{esc(report.command(FORMAT))}</code>'),
     ]
+    if report.warnings:
+        rows.append((WORDS["warnings"], '<ul class="warnings">' + "".join(f"<li>{esc(w)}</li>" for w in report.warnings)
+                     + "</ul>"))
     body = "\n".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
     return (f'<header>\n<h1>{esc(WORDS["title"])}: {esc(report.patient)}</h1>\n'
             f'<dl class="meta">\n{body}\n</dl>\n</header>')

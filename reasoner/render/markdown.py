@@ -79,6 +79,9 @@ def _header(report):
             continue
         seen.add(trial.trial)
         lines.append(f"  - {md(trial.name, lead=True)}: {_trial_facts(trial)}")
+    if report.warnings:
+        lines.append(f"- **{md(WORDS['warnings'])}:**")
+        lines += [f"  - {md(w, lead=True)}" for w in report.warnings]
     lines += ["", f"**{md(WORDS['command'])}:**", "", "```sh", _visible(report.command(FORMAT)), "```", ""]
     return lines
 

@@ -37,6 +37,7 @@ def report_document(report):
         "input": report.input,
         "input_sha256": report.input_sha256,
         "command": report.command(FORMAT),
+        "import_warnings": list(report.warnings),
         "trials": trials,
         "explanation": to_document(report.graph),
     }

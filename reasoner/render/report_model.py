@@ -25,6 +25,7 @@ WORDS = {
     "input_sha256": "Input record SHA-256",
     "trials": "Trials",
     "command": "Command that reproduces this report",
+    "warnings": "Import warnings (FHIR resources or values left out of the record)",
     "summary": "Summary",
     "trial": "Trial",
     "registry": "Registry id",
@@ -112,6 +113,7 @@ class Report:
     input: str
     input_sha256: str
     trial_ids: tuple
+    warnings: tuple      # FHIR import warnings: what the record left out of the bundle
     trials: tuple        # TrialSection, one per trial and stage
     graph: object        # the explanation graph (networkx DiGraph), embedded by the JSON report
 
@@ -129,14 +131,15 @@ def reproduce_command(filename, trial_ids, as_of, fmt):
     return shlex.join(words)
 
 
-def build_report(judgement, graph):
+def build_report(judgement, graph, warnings=()):
     record = judgement.record
     trial_ids = tuple(dict.fromkeys(tv.trial.id for tv in judgement.verdicts))
     sections = tuple(_trial_section(graph, tv) for tv in judgement.verdicts)
     return Report(
         patient=record.patient_id, patient_name=record.data["patient"].get("name"),
         as_of=record.as_of.isoformat(), tool_version=__version__, ruleset_sha256=judgement.book.sha256,
-        input=record.filename, input_sha256=record.sha256, trial_ids=trial_ids, trials=sections, graph=graph)
+        input=record.filename, input_sha256=record.sha256, trial_ids=trial_ids,
+        warnings=tuple(warnings), trials=sections, graph=graph)
 
 
 def _trial_section(graph, tv):
@@ -200,11 +203,12 @@ def _subtrees(graph, node, seen):
     return tuple(out)
 
 
-def report_of(record, trial_ids=()):
-    """Judge record, build its explanation graph, and gather both into one Report."""
+def report_of(record, trial_ids=(), warnings=()):
+    """Judge record, build its explanation graph, and gather both into one Report (warnings: those
+    of a FHIR import, which the report lists)."""
     from ..explain import explain
     from ..pipeline import judge
 
     judgement = judge(record, list(dict.fromkeys(trial_ids)) or None)
     ids = list(dict.fromkeys(tv.trial.id for tv in judgement.verdicts))
-    return build_report(judgement, explain(record, ids))
+    return build_report(judgement, explain(record, ids), warnings)
