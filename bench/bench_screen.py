@@ -5,7 +5,10 @@ peak RSS of that process and its workers, then the plain-Python TAORMINA baselin
 cohort in the same run (ratio), and whether Eligo and the baseline agree on every TAORMINA verdict
 and criterion. Also: scaling between the sizes, and `eligo check` of one patient as a process.
 
-    python bench/bench_screen.py --sizes 1000 10000 [--workers 2] [--profile 200]
+    python bench/bench_screen.py --sizes 1000 10000 [--workers 2] [--engines pydatalog fast] [--profile 200]
+
+Each engine (pyDatalog, and fastlog's compiled evaluator of the same rules) is run on the same
+cohort; their result files must be byte-identical, which the benchmark checks.
 """
 
 import argparse
@@ -78,8 +81,8 @@ class PeakRss:
         return self.peak
 
 
-def eligo_screen(cohort, out, workers, trials=()):
-    cmd = [sys.executable, "-m", "reasoner", "screen", str(cohort), "--as-of", AS_OF.isoformat(),
+def eligo_screen(cohort, out, workers, trials=(), engine="pydatalog"):
+    cmd = [sys.executable, "-m", "reasoner", "screen", str(cohort), "--as-of", AS_OF.isoformat(), "--engine", engine,
            "--workers", str(workers), "--out", str(out), "--errors", str(out) + ".errors.jsonl"]
     for trial in trials:
         cmd += ["--trial", trial]
@@ -148,21 +151,22 @@ def check_process_time(runs=3):
     return statistics.median(times)
 
 
-def profile(n):
+def profile(n, engine):
     """Where one worker's time goes: validation + judging n synthetic patients in this process."""
     from reasoner.pipeline import judge
     from reasoner.records import record_from_data
+    from reasoner.screen import evaluator
 
     records = list(generate(n, seed=99))
-    judge(record_from_data(records[0], "warm", AS_OF))
+    judge(record_from_data(records[0], "warm", AS_OF), None, evaluator(engine))
     prof = cProfile.Profile()
     start = time.perf_counter()
     prof.enable()
     for i, rec in enumerate(records):
-        judge(record_from_data(rec, f"p{i}", AS_OF))
+        judge(record_from_data(rec, f"p{i}", AS_OF), None, evaluator(engine))
     prof.disable()
     took = time.perf_counter() - start
-    print(f"\nprofile: {n} patients in one process, {1000 * took / n:.1f} ms per patient")
+    print(f"\nprofile [{engine}]: {n} patients in one process, {1000 * took / n:.1f} ms per patient (profiler on)")
     buffer = io.StringIO()
     pstats.Stats(prof, stream=buffer).sort_stats("tottime").print_stats(12)
     print("\n".join(buffer.getvalue().splitlines()[6:]))
@@ -174,6 +178,7 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", help="folder to keep cohorts and results in (default: a temporary one)")
+    parser.add_argument("--engines", nargs="+", default=["pydatalog", "fast"], choices=["pydatalog", "fast"])
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile judging N patients")
     args = parser.parse_args(argv)
     from reasoner.rulebook import rulebook
@@ -186,30 +191,41 @@ def main(argv=None):
     for n in args.sizes:
         cohort = folder / f"cohort-{n}.jsonl"
         write_jsonl(cohort, n, args.seed)
-        out = folder / f"results-{n}.jsonl"
-        wall, peak, summary = eligo_screen(cohort, out, args.workers)
-        walls[n] = wall
-        print(f"\n{n} patients x {len(trials)} trial(s), {args.workers} workers: {wall:.1f} s wall, "
-              f"{n / wall:.1f} patients/s, peak RSS {peak / 2**20:.0f} MB (process + workers)")
-        print(f"  {summary}")
-        if len(trials) > 1:
-            out = folder / f"results-{n}-taormina.jsonl"
-            wall, _peak, _summary = eligo_screen(cohort, out, args.workers, ["taormina"])
-            print(f"  TAORMINA only: {wall:.1f} s wall, {n / wall:.1f} patients/s")
         base, base_wall = baseline(cohort)
-        print(f"  baseline (plain Python TAORMINA, 1 process): {base_wall:.2f} s, {n / base_wall:.0f} patients/s; "
-              f"Eligo TAORMINA wall / baseline wall = {wall / base_wall:.0f}x")
-        verdicts, criteria, differences = agreement(eligo_taormina(out), base)
-        print(f"  agreement on TAORMINA: {verdicts}/{len(base)} verdicts, {criteria}/{len(base) * 27} criterion outcomes")
-        for (cid, e, b), sources in sorted(differences.items(), key=lambda kv: -len(kv[1])):
-            print(f"    {cid}: Eligo {e} vs baseline {b}: {len(sources)} patients, e.g. {sources[0]}")
-    if len(walls) > 1:
-        small, large = min(walls), max(walls)
-        print(f"\nscaling: time({large}) / time({small}) = {walls[large] / walls[small]:.2f} "
-              f"(size ratio {large / small:.0f})")
+        print(f"\n{n} patients; baseline (plain Python TAORMINA, 1 process): {base_wall:.2f} s, {n / base_wall:.0f} patients/s")
+        outputs = {}
+        for engine in args.engines:
+            out = folder / f"results-{n}-{engine}.jsonl"
+            wall, peak, summary = eligo_screen(cohort, out, args.workers, engine=engine)
+            walls[(engine, n)] = wall
+            outputs[engine] = out
+            print(f"  [{engine}] {n} patients x {len(trials)} trial(s), {args.workers} workers: {wall:.1f} s wall, "
+                  f"{n / wall:.1f} patients/s, peak RSS {peak / 2**20:.0f} MB (process + workers)")
+            print(f"    {summary}")
+            if len(trials) > 1:
+                out = folder / f"results-{n}-{engine}-taormina.jsonl"
+                wall, _peak, _summary = eligo_screen(cohort, out, args.workers, ["taormina"], engine)
+                print(f"    TAORMINA only: {wall:.1f} s wall, {n / wall:.1f} patients/s")
+            print(f"    Eligo TAORMINA wall / baseline wall = {wall / base_wall:.0f}x")
+            verdicts, criteria, differences = agreement(eligo_taormina(out), base)
+            print(f"    agreement with the baseline on TAORMINA: {verdicts}/{len(base)} verdicts, "
+                  f"{criteria}/{len(base) * 27} criterion outcomes")
+            for (cid, e, b), sources in sorted(differences.items(), key=lambda kv: -len(kv[1])):
+                print(f"      {cid}: Eligo {e} vs baseline {b}: {len(sources)} patients, e.g. {sources[0]}")
+        if len(outputs) > 1:
+            texts = {engine: path.read_bytes() for engine, path in outputs.items()}
+            same = len(set(texts.values())) == 1
+            rows = texts[args.engines[0]].count(b"\n")
+            print(f"  engines agree on every row (all trials): {'yes' if same else 'NO'} ({rows} rows compared)")
+    sizes = sorted(args.sizes)
+    if len(sizes) > 1:
+        for engine in args.engines:
+            small, large = walls[(engine, sizes[0])], walls[(engine, sizes[-1])]
+            print(f"\nscaling [{engine}]: time({sizes[-1]}) / time({sizes[0]}) = {large / small:.2f} "
+                  f"(size ratio {sizes[-1] / sizes[0]:.0f})")
     print(f"eligo check of one patient, whole process: {check_process_time():.2f} s (median of 3)")
-    if args.profile:
-        profile(args.profile)
+    for engine in args.engines if args.profile else ():
+        profile(args.profile, engine)
 
 
 if __name__ == "__main__":

@@ -82,11 +82,27 @@ def _patterns_by_pred(book, criterion):
     return _PATTERNS[key]
 
 
+_GAPS = (None, None)   # (the last patient's gap list, its gaps grouped by predicate)
+
+
+def _gaps_by_pred(gaps):
+    """Grouped once per patient: every unknown criterion of that patient reads the same gaps."""
+    global _GAPS
+    cached = _GAPS
+    if cached[0] is not gaps:
+        grouped = {}
+        for gap in gaps:
+            grouped.setdefault(gap.pred, []).append(gap)
+        cached = _GAPS = (gaps, grouped)
+    return cached[1]
+
+
 def missing_inputs(criterion, gaps, book):
     """Record paths the criterion's rules could read that the record leaves out."""
     patterns = _patterns(book, criterion)
-    by_pred = _patterns_by_pred(book, criterion)
-    found = {gap.path for gap in gaps if any(_matches(gap, gap.pred, pat) for pat in by_pred.get(gap.pred, ()))}
+    grouped = _gaps_by_pred(gaps)
+    found = {gap.path for pred, pats in _patterns_by_pred(book, criterion).items() for gap in grouped.get(pred, ())
+             if any(_matches(gap, pred, pat) for pat in pats)}
     if found:
         return tuple(sorted(found))
     # Nothing is absent, yet nothing decided (e.g. a test outside its window, an attestation
