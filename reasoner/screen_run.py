@@ -13,12 +13,30 @@ import time
 from dataclasses import dataclass
 
 from . import __version__
-from .errors import InputError
+from .errors import EligoError, InputError
 from .funnel import Funnel
 from .rulebook import rulebook
 from .screen import FAILED, INVALID, JUDGED, STDIN, batches, open_items
 from .screen_backends import backend, ordered
 from .screen_output import ERROR_COLUMNS, ROW_COLUMNS, Checkpoint, Stream, encode_errors, encode_rows, error_format, header
+
+
+class WorkerLost(EligoError):
+    """A worker process died (killed, out of memory): what was written so far is kept for --resume."""
+
+    exit_code = 1
+
+
+def _lost_worker_errors():
+    from concurrent.futures.process import BrokenProcessPool
+
+    errors = [BrokenProcessPool]
+    try:
+        from distributed import KilledWorker
+        errors.append(KilledWorker)
+    except ImportError:
+        pass
+    return tuple(errors)
 
 
 @dataclass
@@ -213,6 +231,10 @@ def run(settings, stdin=None, stdout=None, stderr=None, progress=None):
                 done += len(results)
                 _commit(settings, checkpoint, out, errors, book, done, batch_digest, counts, funnel)
                 progress.update(len(results))
+    except _lost_worker_errors() as err:
+        resume = " rerun the same command with --resume to finish" if checkpoint else ""
+        raise WorkerLost(f"a worker process died ({type(err).__name__}: {err}) after {done} records were "
+                         f"written;{resume}") from None
     finally:
         progress.clear()
         out.close()

@@ -162,3 +162,36 @@ def test_resume_without_a_checkpoint(tmp_path, small_cohort):
     with pytest.raises(InputError, match="no checkpoint"):  # finished output: refuse rather than redo
         run(settings, stderr=io.StringIO())
     assert len(out.read_text().splitlines()) == 40
+
+
+DYING_WORKER = """
+import io, os, sys, datetime as dt
+import reasoner.screen as screen
+real = screen.judge_item
+def judge_item(item, *args):
+    if item.index == 12:
+        os._exit(3)   # the worker process dies, as when the kernel kills it for memory
+    return real(item, *args)
+screen.judge_item = judge_item
+from reasoner.errors import EligoError
+from reasoner.screen_run import Settings, run
+try:
+    run(Settings(input=sys.argv[1], as_of=dt.date(2026, 11, 23), trial_ids=["taormina"], out=sys.argv[2],
+                 workers=2, batch_size=5), stderr=io.StringIO())
+except EligoError as err:
+    print(type(err).__name__, err.exit_code, err)
+"""
+
+
+def test_a_dead_worker_stops_the_run_with_a_message_and_resume_finishes_it(tmp_path, small_cohort):
+    out = tmp_path / "out.jsonl"
+    result = subprocess.run([sys.executable, "-c", DYING_WORKER, str(small_cohort), str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.stdout.startswith("WorkerLost 1 a worker process died"), result.stdout + result.stderr
+    assert "rerun the same command with --resume" in result.stdout
+    assert (tmp_path / "out.jsonl.checkpoint").exists()
+    settings = Settings(input=str(small_cohort), as_of=AS_OF, trial_ids=["taormina"], out=str(out), workers=1,
+                        batch_size=5, resume=True)
+    summary = run(settings, stderr=io.StringIO())
+    _clean, clean_out, _errors = clean_run(tmp_path, small_cohort)
+    assert out.read_text() == clean_out and summary.counts.read == 42
