@@ -418,6 +418,13 @@ def test_same_file_name_in_a_folder_is_refused_before_writing(tmp_path):
     assert not out.exists()
 
 
+def test_a_trial_named_twice_is_reported_once():
+    result = run(INELIGIBLE, "--trial", "taormina", "--trial", "taormina", "--as-of", AS_OF, "--format", "json")
+    doc = json.loads(result.stdout)
+    assert [t["trial"] for t in doc["trials"]] == ["taormina"]
+    assert doc["command"].count("--trial") == 1
+
+
 def test_unwritable_output_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
