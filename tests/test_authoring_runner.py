@@ -139,3 +139,11 @@ def test_plugin_runs_cases_and_reports_failures(pytester):
     result = pytester.runpytest("rules/tests", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines([f"*rules/tests/tiny.yaml:{line}: case 'wrong' (ref: I1)", "  I1: expected fail, got pass"])
+
+
+def test_plugin_reports_a_malformed_test_file_as_a_collection_error(pytester):
+    root = write_tiny(pytester.path / "rules")
+    line = add_case(root, "  - name: no expectation\n    ref: I1\n")
+    result = pytester.runpytest("rules/tests", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*rules/tests/tiny.yaml:{line}: case 'no expectation' has no `expect`"])
