@@ -20,7 +20,7 @@ PEAK_RSS_LIMIT_MB = 256      # every case measures 38-56 MB; a parse that expand
 def outcomes(request, tmp_path_factory):
     """The selected cases, two processes at a time (each is a separate `eligo` run of ~0.4 s)."""
     selected = [item.callspec.params["case"] for item in request.session.items
-                if item.originalname == "test_bad_input_is_one_clear_message_and_exit_2"]
+                if getattr(item, "originalname", None) == "test_bad_input_is_one_clear_message_and_exit_2"]   # rule-test items have none
     base = tmp_path_factory.mktemp("bad_inputs")
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {case.command: pool.submit(run_case, case, base / str(i)) for i, case in enumerate(selected)}
