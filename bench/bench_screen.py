@@ -181,7 +181,7 @@ def main(argv=None):
     parser.add_argument("--engines", nargs="+", default=["pydatalog", "fast"], choices=["pydatalog", "fast"])
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile judging N patients")
     args = parser.parse_args(argv)
-    from reasoner.rulebook import rulebook
+    from reasoner.rulebook import build, rulebook
 
     trials = list(rulebook().trials)
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="eligo-bench-"))
@@ -193,10 +193,12 @@ def main(argv=None):
         write_jsonl(cohort, n, args.seed)
         base, base_wall = baseline(cohort)
         print(f"\n{n} patients; baseline (plain Python TAORMINA, 1 process): {base_wall:.2f} s, {n / base_wall:.0f} patients/s")
-        outputs = {}
+        outputs, rule_sets = {}, {}
         for engine in args.engines:
             out = folder / f"results-{n}-{engine}.jsonl"
+            before = build().sha256
             wall, peak, summary = eligo_screen(cohort, out, args.workers, engine=engine)
+            rule_sets[engine] = {before, build().sha256}
             walls[(engine, n)] = wall
             outputs[engine] = out
             print(f"  [{engine}] {n} patients x {len(trials)} trial(s), {args.workers} workers: {wall:.1f} s wall, "
@@ -217,6 +219,8 @@ def main(argv=None):
             same = len(set(texts.values())) == 1
             rows = texts[args.engines[0]].count(b"\n")
             print(f"  engines agree on every row (all trials): {'yes' if same else 'NO'} ({rows} rows compared)")
+            if len(set().union(*rule_sets.values())) > 1:
+                print("  (the rule files changed during these runs, so the engines judged different rules)")
     sizes = sorted(args.sizes)
     if len(sizes) > 1:
         for engine in args.engines:
