@@ -7,7 +7,7 @@ enter only as fact arguments through the API (never as program text), so a value
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 from pyDatalog import pyDatalog, pyEngine, pyParser
@@ -16,7 +16,7 @@ from .clauses import Aggregate, Atom, FunctionValue
 from .errors import RuleError
 from .facts import facts_of, reference_facts
 from .predicates import BASE
-from .rulebook import HOLDS, LACKS
+from .rulebook import HOLDS, LACKS, STRATUM
 
 PATIENT = "patient"   # the one patient in the database at a time
 _DUMMY = "__eligo_declare__"
@@ -33,6 +33,7 @@ class Evaluation:
     facts: object        # PatientFacts
     holds: set           # {(trial, criterion)}
     lacks: set
+    strata: dict = field(default_factory=dict)   # {(trial, stratum name): {values derived}}
 
 
 def negation_cycles(book):
@@ -74,6 +75,8 @@ class Engine:
         for pred in (HOLDS, LACKS):
             pyDatalog.assert_fact(pred, _DUMMY, _DUMMY, _DUMMY)
             pyDatalog.retract_fact(pred, _DUMMY, _DUMMY, _DUMMY)
+        pyDatalog.assert_fact(STRATUM, _DUMMY, _DUMMY, _DUMMY, _DUMMY)
+        pyDatalog.retract_fact(STRATUM, _DUMMY, _DUMMY, _DUMMY, _DUMMY)
         pyDatalog.load(_DECIDED_PROGRAM)
         for fact in reference_facts():
             pyDatalog.assert_fact(fact.pred, *fact.args)
@@ -132,6 +135,15 @@ class Engine:
         lacks = {(t, c) for _p, t, c, s in answers if s == "lacks"}
         return holds, lacks
 
+    def _strata(self, trial_ids=None):
+        """{(trial, stratum name): {values}} for the trials (default all) that define strata."""
+        out = {}
+        for tid in sorted(set(trial_ids or self.book.trials)):
+            if self.book.trial(tid).strata:
+                for _p, name, value in self.ask(f"{STRATUM}(P, '{tid}', N, V)"):
+                    out.setdefault((tid, name), set()).add(value)
+        return out
+
 
 class Session:
     """One patient's facts asserted in the engine (see Engine.patient)."""
@@ -141,7 +153,7 @@ class Session:
 
     def evaluation(self, trial_ids=None):
         holds, lacks = self.engine._decided(trial_ids)
-        return Evaluation(self.record, self.facts, holds, lacks)
+        return Evaluation(self.record, self.facts, holds, lacks, self.engine._strata(trial_ids))
 
     def query(self, pred, args):
         """Full argument tuples of pred matching args (None = any), asked through pyEngine with

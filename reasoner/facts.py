@@ -74,7 +74,7 @@ def months_between(start, end):
 
 
 SECTIONS_WITH_ITEMS = (
-    "recurrences", "metastases", "imaging", "systemic_therapy", "radiotherapy", "surgery", "labs",
+    "recurrences", "metastases", "locoregional_lesions", "imaging", "systemic_therapy", "radiotherapy", "surgery", "labs",
     "performance_status", "other_malignancies", "comorbidities", "toxicities", "attestations",
     "reproductive.pregnancy_tests", "other_trials",
 )
@@ -162,6 +162,7 @@ LESION_FIELDS = (
     ("spinal_canal_compromise_pct", "lesion_canal_pct", float),
     ("bilsky_grade", "lesion_bilsky", None),
     ("cortical_defect_pct", "lesion_cortical_pct", float),
+    ("progressing", "lesion_progressing", None),
     ("present", "lesion_present", None),
 )
 
@@ -181,12 +182,35 @@ def _lesions(data, out):
         else:
             out.gap("lesion_adjacency_recorded", f"{path}.adjacent_to")
             out.gap("lesion_adjacent", f"{path}.adjacent_to")
+        _changes(lesion, path, lid, out, ("size", "suvmax", "lytic") if lesion["organ"] == "bone" else ("size", "suvmax"))
         site = lesion.get("site", {})
         if lesion["organ"] == "bone":
             for key, pred in (("bone", "lesion_bone"), ("side", "lesion_side"), ("part", "lesion_part")):
                 out.value(pred, f"{path}.site.{key}", site, key, lid)
         for j, level in enumerate(site.get("vertebrae", [])):
             out.add("lesion_vertebra", f"{path}.site.vertebrae[{j}]", lid, level)
+    for i, site in enumerate(data.get("locoregional_lesions", [])):
+        path, lid = f"locoregional_lesions[{i}]", site["id"]
+        out.add("locoregional_lesion", path, lid, site["region"])
+        out.value("lesion_progressing", f"{path}.progressing", site, "progressing", lid)
+        out.value("locoregional_amenable", f"{path}.amenable_to_local_therapy", site, "amenable_to_local_therapy", lid)
+        _changes(site, path, lid, out, ("size", "suvmax"))
+
+
+CHANGES = (("size", "size_mm"), ("suvmax", "suvmax"), ("lytic", "lytic_mm"))
+
+
+def _changes(lesion, path, lid, out, measures):
+    """lesion_change(L, Measure, Then, Now): a measure at the start of the current systemic
+    therapy (baseline_<field>) and now (<field>), x 1000 so that 20% rises compare exactly."""
+    for measure, key in CHANGES:
+        if measure not in measures:
+            continue
+        missing = [k for k in ("baseline_" + key, key) if k not in lesion]
+        for k in missing:
+            out.gap("lesion_change", f"{path}.{k}", Measure=measure)
+        if not missing:
+            out.add("lesion_change", f"{path}.{key}", lid, measure, milli(lesion["baseline_" + key]), milli(lesion[key]))
 
 
 def _therapy(data, out):
@@ -194,6 +218,12 @@ def _therapy(data, out):
         path = f"imaging[{i}]"
         out.add("imaging", path, study["id"], study["modality"], day(study["date"]))
         out.value("imaging_purpose", f"{path}.purpose", study, "purpose", study["id"])
+        out.value("imaging_regimen", f"{path}.regimen", study, "regimen", study["id"])
+        if study.get("purpose") == "confirmation":   # the field means something only there
+            out.value("imaging_confirmed", f"{path}.confirmed", study, "confirmed", study["id"])
+        for reg in data.get("systemic_therapy", []):
+            if study["date"] >= reg["start"]:
+                out.add("regimen_imaging_months", f"{path}.date", reg["id"], study["id"], months_between(reg["start"], study["date"]))
         for key in ("region", "contrast", "response"):
             out.value(f"imaging_{key}", f"{path}.{key}", study, key, study["id"])
     for i, reg in enumerate(data.get("systemic_therapy", [])):
@@ -217,6 +247,10 @@ def _therapy(data, out):
         out.add("radiotherapy", path, cid)
         out.value("radiotherapy_day", f"{path}.date", course, "date", cid, convert=day)
         out.value("radiotherapy_intent", f"{path}.intent", course, "intent", cid)
+        if "lesions" in course:
+            out.add("radiotherapy_lesions_recorded", f"{path}.lesions", cid)
+        else:
+            out.gap("radiotherapy_lesions_recorded", f"{path}.lesions")
         for j, lesion in enumerate(course.get("lesions", [])):
             out.add("radiotherapy_lesion", f"{path}.lesions[{j}]", cid, lesion)
     for i, op in enumerate(data.get("surgery", [])):
@@ -268,6 +302,7 @@ def _status(data, out):
             out.gap("finding", f"findings.{key}", Key=key)
     out.value("life_expectancy_months", "assessment.life_expectancy_months", data.get("assessment", {}),
               "life_expectancy_months", convert=float)
+    out.value("child_pugh", "assessment.child_pugh_class", data.get("assessment", {}), "child_pugh_class")
     consent = data.get("consent", {})
     out.value("consent_signed", "consent.signed", consent, "signed")
     out.value("consent_day", "consent.date", consent, "date", convert=day)

@@ -152,7 +152,22 @@ def _check_record(record, path, ctx):
             if "organ" in site and site["organ"] not in organs:
                 ctx.problem(f"metastatic_sites[{i}].organ", "an organ with a lesion in metastases "
                             "(a given lesion list is complete)", site["organ"])
+    _check_references(record, ctx)
     return record
+
+
+def _check_references(record, ctx):
+    """Lesion ids are one name space (metastases and locoregional sites); an imaging study's
+    regimen must be a listed regimen, or criteria reading it would silently see nothing."""
+    metastatic = {lesion.get("id") for lesion in record.get("metastases", [])}
+    for i, site in enumerate(record.get("locoregional_lesions", [])):
+        if site.get("id") in metastatic:
+            ctx.problem(f"locoregional_lesions[{i}].id", "an id not used by a metastasis", site["id"])
+    if "systemic_therapy" in record:
+        regimens = {reg.get("id") for reg in record["systemic_therapy"]}
+        for i, study in enumerate(record.get("imaging", [])):
+            if "regimen" in study and study["regimen"] not in regimens:
+                ctx.problem(f"imaging[{i}].regimen", "the id of a regimen in systemic_therapy", study["regimen"])
 
 
 RECEPTOR = Obj({
@@ -187,6 +202,13 @@ LESION = Obj({
     "spinal_canal_compromise_pct": Num(0, 100, doc="spinal canal compromise, %"),
     "bilsky_grade": Enum("0", "1a", "1b", "1c", "2", "3", doc="epidural spinal cord compression grade"),
     "cortical_defect_pct": Num(0, 100, doc="share of the bone cortex destroyed (long bones), %"),
+    "progressing": Bool(doc="progressing on the imaging that shows progression, compared with the start of the current "
+                            "systemic therapy"),
+    "baseline_size_mm": Num(0, 1000, doc="largest diameter at the start of the current systemic therapy, mm"),
+    "suvmax": Num(0, 200, doc="SUVmax on the latest FDG-PET-CT"),
+    "baseline_suvmax": Num(0, 200, doc="SUVmax at the start of the current systemic therapy"),
+    "lytic_mm": Num(0, 1000, doc="size of the lytic component now (bone lesions), mm"),
+    "baseline_lytic_mm": Num(0, 1000, doc="size of the lytic component at the start of the current systemic therapy, mm"),
     "present": Bool(doc="still visible on the latest imaging (false once it has disappeared, e.g. complete response)"),
 }, required=("id", "organ"), post=_check_lesion, doc="one metastatic lesion")
 
@@ -195,6 +217,19 @@ METASTATIC_SITE = Obj({
     "site": SITE,
     "detected": Date(doc="date the site was first diagnosed"),
 }, required=("organ",), doc="an organ with metastasis, lesions not counted (as FHIR/mCODE records it)")
+
+LOCOREGIONAL = Obj({
+    "id": Str(60, doc="lesion id, unique in the record (across metastases too), e.g. LR1"),
+    "region": Enum("breast", "chest_wall", "axillary_nodes", "supraclavicular_nodes", "internal_mammary_nodes",
+                   doc="where: the primary tumour or a local recurrence (breast, chest wall), or regional lymph nodes"),
+    "description": Str(doc="free text"),
+    "size_mm": Num(0, 1000, doc="largest diameter now, mm"),
+    "baseline_size_mm": Num(0, 1000, doc="largest diameter at the start of the current systemic therapy, mm"),
+    "suvmax": Num(0, 200, doc="SUVmax on the latest FDG-PET-CT"),
+    "baseline_suvmax": Num(0, 200, doc="SUVmax at the start of the current systemic therapy"),
+    "progressing": Bool(doc="progressing on the imaging that shows progression, compared with the start of the current systemic therapy"),
+    "amenable_to_local_therapy": Bool(doc="ablative local therapy (SABR, surgery, RFA) can be delivered"),
+}, required=("id", "region"), doc="one locoregional tumour site (breast, chest wall or regional nodes)")
 
 REGIMEN = Obj({
     "id": Str(60, doc="regimen id, unique in the record"),
@@ -213,7 +248,7 @@ RADIOTHERAPY = Obj({
     "id": Str(60, doc="course id"),
     "date": Date(doc="start date"),
     "target": Str(doc="treated area in words"),
-    "lesions": List(Str(60), doc="ids of metastatic lesions treated"),
+    "lesions": List(Str(60), doc="ids of metastatic lesions treated or inside its field; [] = none of them"),
     "intent": Enum("radical", "palliative", "adjuvant", doc="intent of the course"),
     "dose_gy": Num(0, 200, doc="total dose, Gy"),
 }, required=("id",), doc="one radiotherapy course")
@@ -335,6 +370,8 @@ RECORD = Obj({
     }, doc="the primary breast tumour"),
     "recurrences": List(RECURRENCE, key="id", doc="local, regional and distant recurrences; [] = none"),
     "metastases": List(LESION, key="id", doc="every known metastatic lesion; [] = none"),
+    "locoregional_lesions": List(LOCOREGIONAL, key="id", doc="every known tumour site in the breast, chest wall or regional "
+                                 "lymph nodes (primary, local or regional recurrence); [] = none"),
     "metastatic_sites": List(METASTATIC_SITE, doc="organs with metastasis when lesions are not listed one by one "
                              "(lesion counts stay unknown); when metastases is given, each organ must have a lesion there"),
     "imaging": List(Obj({
@@ -343,6 +380,8 @@ RECORD = Obj({
         "date": Date(doc="date of the study"),
         "purpose": Enum("staging", "baseline", "response", "progression", "confirmation", "other", doc="why it was done"),
         "findings": Str(2000, doc="report summary"),
+        "regimen": Str(60, doc="id of the systemic regimen this study is the baseline or an evaluation of"),
+        "confirmed": Bool(doc="for purpose `confirmation`: the finding it was done to confirm (e.g. oligoprogression) was confirmed"),
         "region": Enum("brain", "head_neck", "chest", "abdomen", "pelvis", "spine", "neck_to_pelvis", "whole_body", "other",
                        doc="body region covered"),
         "contrast": Bool(doc="contrast-enhanced"),
@@ -367,6 +406,7 @@ RECORD = Obj({
     "findings": Map(FINDINGS, Bool(), doc="clinical findings, each true/false; a finding left out is not recorded"),
     "assessment": Obj({
         "life_expectancy_months": Num(0, 600, doc="investigator's estimate, months"),
+        "child_pugh_class": Enum("a", "b", "c", doc="Child-Pugh class of liver function (A, B or C; case-insensitive)"),
     }, doc="investigator assessments"),
     "consent": Obj({
         "signed": Bool(doc="written informed consent signed"),

@@ -7,7 +7,7 @@ this module builds; explanations, lint and coverage read the same Clause objects
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +22,9 @@ from .reference import reference
 TRIAL_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 CRITERION_ID = re.compile(r"^[A-Z]+[0-9]+[a-z]?$")
 HOLDS, LACKS = "crit_holds", "crit_lacks"
+STRATUM = "crit_stratum"    # crit_stratum(P, Trial, Name, Value): randomisation strata (`strata:`)
+STRATUM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+STRATUM_VALUE = re.compile(r"^[A-Za-z0-9_<>=.+ -]+$")
 KINDS = ("inclusion", "exclusion")
 
 
@@ -55,7 +58,8 @@ class Trial:
     criteria: list
     clauses: list          # helper clauses of the trial file
     file: str
-    extra: dict = field(default_factory=dict)   # other top-level sections (e.g. strata)
+    extra: dict = field(default_factory=dict)   # other top-level sections
+    strata: list = field(default_factory=list)  # Stratum, in file order; their clauses are in `clauses` too
 
     def criterion(self, cid):
         for crit in self.criteria:
@@ -65,6 +69,43 @@ class Trial:
 
     def stage_criteria(self, stage):
         return [c for c in self.criteria if stage in c.stages]
+
+
+@dataclass
+class Stratum:
+    """A randomisation stratum: `crit_stratum(P, trial, name, value) <= body` per value body."""
+    name: str
+    values: tuple        # value names, in file order
+    file: str
+    line: int
+
+
+def _strata(entries, tid, file):
+    """Parse `strata:` [{name, values: {value: body or [bodies]}}] -> ([Stratum], [Clause])."""
+    strata, clauses = [], []
+    if entries is None:
+        return strata, clauses
+    if not isinstance(entries, list):
+        raise RuleError(f"{file}: strata: expected a list of {{name, values}}")
+    for entry in entries:
+        line = entry.get("__line__", 1) if isinstance(entry, dict) else 1
+        name = entry.get("name") if isinstance(entry, dict) else None
+        values = entry.get("values") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not STRATUM_NAME.match(name) or name in {s.name for s in strata}:
+            raise RuleError(f"{file}:{line}: strata: each stratum needs a unique lower-case `name`, got {name!r}")
+        if not isinstance(values, dict) or not [k for k in values if not str(k).startswith("__")]:
+            raise RuleError(f"{file}:{line}: strata.{name}.values: expected a mapping value -> rule bodies")
+        names = []
+        for value in [k for k in values if not str(k).startswith("__")]:
+            if not isinstance(value, str) or not STRATUM_VALUE.match(value):
+                raise RuleError(f"{file}:{line}: strata.{name}: value {value!r} must be text of letters, digits, "
+                                "_ < > = . + - (quote yes/no)")
+            head = f"{STRATUM}(P, '{tid}', '{name}', '{value}')"
+            for clause in _bodies(values, value, tid, f"stratum {name}", file, head=head, label=value):
+                clauses.append(replace(clause, criterion=None))   # a helper-like root, not a criterion's rule
+            names.append(value)
+        strata.append(Stratum(name, tuple(names), file, line))
+    return strata, clauses
 
 
 @dataclass
@@ -131,7 +172,7 @@ def _need(entry, key, where, kind=str):
     return value
 
 
-def _bodies(entry, side, trial, cid, file):
+def _bodies(entry, side, trial, cid, file, head=None, label=None):
     bodies = entry.get(side, [])
     if isinstance(bodies, str):
         bodies = [bodies]
@@ -140,8 +181,8 @@ def _bodies(entry, side, trial, cid, file):
         lines = entry.get(f"__lines_{side}__", [entry["__line__"]] * len(bodies))
     if not isinstance(bodies, list) or not all(isinstance(b, str) for b in bodies):
         raise RuleError(f"{file}:{entry['__line__']}: {cid}.{side}: expected a list of rule bodies (text)")
-    head = f"{HOLDS if side == 'holds' else LACKS}(P, '{trial}', '{cid}')"
-    return [parse_body(body, head, file, line, (trial, cid, side)) for body, line in zip(bodies, lines)]
+    head = head or f"{HOLDS if side == 'holds' else LACKS}(P, '{trial}', '{cid}')"
+    return [parse_body(body, head, file, line, (trial, cid, label or side)) for body, line in zip(bodies, lines)]
 
 
 def load_trial(path):
@@ -185,10 +226,11 @@ def load_trial(path):
             file=file, line=entry["__line__"]))
     if not criteria:
         raise RuleError(f"{file}: no criteria")
-    extra = {k: _strip_lines(v) for k, v in doc.items() if k not in ("trial", "rules", "criteria") and not k.startswith("__")}
+    strata, stratum_clauses = _strata(doc.get("strata"), tid, file)
+    extra = {k: _strip_lines(v) for k, v in doc.items() if k not in ("trial", "rules", "criteria", "strata") and not k.startswith("__")}
     return Trial(id=tid, name=_need(meta, "name", where), title=meta.get("title", ""), registry=meta.get("registry", ""),
                  version=str(meta.get("version", "")), source=meta.get("source", ""), stages=stages,
-                 criteria=criteria, clauses=helpers, file=file, extra=extra)
+                 criteria=criteria, clauses=helpers + stratum_clauses, file=file, extra=extra, strata=strata)
 
 
 def _strip_lines(value):

@@ -47,12 +47,13 @@ def describe(value):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return str(value)[:40]
+    return as_text(value)[:40]
 
 
 def join(path, key):
     if isinstance(key, int):
         return f"{path}[{key}]"
+    key = _printable(key)   # a key is shown in messages: never a raw newline or escape sequence
     return f"{path}.{key}" if path else key
 
 

@@ -8,7 +8,7 @@ RuleConflict: the rules contradict themselves, which is an error, never a verdic
 from dataclasses import dataclass
 
 from .errors import RuleConflict
-from .predicates import where
+from .predicates import BASE, where
 from .rulebook import dependencies
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
@@ -36,6 +36,7 @@ class TrialVerdict:
     stage: object        # None for unstaged trials
     verdict: str
     criteria: tuple      # CriterionOutcome, protocol order
+    strata: dict = None  # eligible patients of trials with strata: {name: value, or None when unknown}
 
     @property
     def failing(self):
@@ -108,7 +109,7 @@ def missing_inputs(criterion, gaps, book):
     # Nothing is absent, yet nothing decided (e.g. a test outside its window, an attestation
     # not given): name the inputs that would decide it.
     return tuple(sorted({where(pred, {i: v for i, v in enumerate(pat) if v is not None and i > 0})
-                         for pred, pat in patterns if pred not in ("as_of", "recorded")}))
+                         for pred, pat in patterns if BASE[pred].patient and pred not in ("as_of", "recorded")}))
 
 
 def _matches(gap, pred, pattern):
@@ -125,7 +126,21 @@ def trial_verdicts(book, evaluation, trial_ids=None):
         outcomes = {c.id: criterion_outcome(c, evaluation, book) for c in trial.criteria}
         for stage in trial.stages:
             crits = tuple(outcomes[c.id] for c in trial.stage_criteria(stage))
-            out.append(TrialVerdict(trial, stage, overall(crits), crits))
+            verdict = overall(crits)
+            strata = strata_of(trial, evaluation) if verdict == ELIGIBLE and trial.strata else None
+            out.append(TrialVerdict(trial, stage, verdict, crits, strata))
+    return out
+
+
+def strata_of(trial, evaluation):
+    """{stratum name: its value, or None when no value is derivable}; two values are a rule conflict."""
+    out = {}
+    for stratum in trial.strata:
+        values = sorted(evaluation.strata.get((trial.id, stratum.name), ()))
+        if len(values) > 1:
+            raise RuleConflict(f"{stratum.file}:{stratum.line}: {trial.id} stratum {stratum.name}: the rules derive "
+                               f"{' and '.join(values)} for patient {evaluation.record.patient_id}; fix the stratum's rules")
+        out[stratum.name] = values[0] if values else None
     return out
 
 

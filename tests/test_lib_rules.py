@@ -142,3 +142,20 @@ def test_latest_ecog_takes_the_worse_grade_of_the_latest_day():
                                   {"scale": "ecog", "value": 2, "date": "2026-11-01"}]
     day = ask(data, "latest_ecog", None, None)
     assert [grade for grade, _ in day] == [2]
+
+
+def test_line_head_and_number_follow_de_escalation():
+    data = regimens({"drugs": ["letrozole", "palbociclib"], "start": "2024-01-01", "end": "2025-01-01"},
+                    {"drugs": ["pertuzumab", "trastuzumab", "docetaxel"], "start": "2025-02-01", "end": "2025-06-01"},
+                    {"drugs": ["pertuzumab", "trastuzumab"], "start": "2025-06-15", "end": "2025-09-01"},
+                    {"drugs": ["trastuzumab"], "start": "2025-09-15"})
+    assert ask(data, "line_head", None, None) == [("R1", "R1"), ("R2", "R2"), ("R3", "R2"), ("R4", "R2")]
+    assert ask(data, "line_number", None, None) == [("R1", 1), ("R2", 2), ("R3", 2), ("R4", 2)]
+
+
+def test_line_number_counts_only_metastatic_anticancer_lines():
+    data = regimens({"drugs": ["tamoxifen"], "start": "2018-01-01", "end": "2023-01-01", "setting": "adjuvant"},
+                    {"drugs": ["zoledronic acid"], "start": "2025-01-01"},
+                    {"drugs": ["fulvestrant"], "start": "2025-01-10", "end": "2025-08-01"},
+                    {"drugs": ["capecitabine"], "start": "2025-08-10"})
+    assert ask(data, "line_number", None, None) == [("R3", 1), ("R4", 2)]

@@ -4,7 +4,8 @@ Records come from tests/record_strategies.py (derived from the record schema, pl
 copies of the example and rule-test base records). The properties:
 
 1. no record crashes Eligo: a verdict for every trial, or a clean RecordError (and, through the
-   real CLI for a sample, exit 0 or 2 without a traceback);
+   real CLI for a sample, exit 0 or 2 without a traceback); arbitrary bytes and arbitrary nested
+   data are read or refused with an InputError, nothing else;
 2. no criterion is ever both passed and failed (holds and lacks never both derived);
 3. the same record always gives the same JSON bytes (also after other patients, and whatever the
    key order of the record's mappings);
@@ -29,9 +30,10 @@ from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 from reasoner.engine import engine
-from reasoner.errors import RecordError
+from reasoner.errors import InputError, RecordError
 from reasoner.pipeline import judge
-from reasoner.records import record_from_data
+from reasoner.record_schema import RECORD
+from reasoner.records import parse_text, record_from_data
 from reasoner.render.result import dumps, result_document
 from reasoner.render.text import render_check
 from reasoner.rulebook import dependencies, rulebook
@@ -95,6 +97,34 @@ def test_no_record_crashes_eligo(data):
     document = result_document(record, judgement.book, judgement.verdicts)
     assert json.loads(dumps(document))["patient"] == record.patient_id
     assert render_check(document, judgement.book)
+
+
+JSON_LIKE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | st.dates(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=30)
+RECORDISH = st.fixed_dictionaries({"schema_version": st.just(1), "patient": st.fixed_dictionaries({"id": st.just("P1")})},
+                                  optional={k: JSON_LIKE for k in RECORD.fields if k not in ("schema_version", "patient")})
+
+
+@given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode),
+                 JSON_LIKE.map(lambda v: yaml.safe_dump(v).encode()), JSON_LIKE.map(lambda v: json.dumps(v, default=str).encode())),
+       st.sampled_from(["r.yaml", "r.json"]))
+def test_any_bytes_are_read_or_refused_cleanly(raw, name):
+    try:
+        data = parse_text(raw, name)
+    except InputError as err:
+        assert str(err).startswith(f"{name}: ") and "\n" not in str(err)
+        return
+    assert isinstance(data, dict)
+
+
+@given(RECORDISH)
+def test_any_nested_data_validates_or_is_refused_cleanly(data):
+    try:
+        record_from_data(data, NAME, AS_OF)
+    except RecordError as err:
+        assert all(line.startswith(f"{NAME}: ") for line in str(err).splitlines())
 
 
 def _write(data, directory, fmt):

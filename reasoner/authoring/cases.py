@@ -36,6 +36,7 @@ class Case:
     criteria: dict        # criterion id -> expected outcome
     missing: dict         # criterion id -> record paths expected among the missing
     error: str = None     # expected validation error text (the record must be rejected)
+    strata: dict = None   # expected randomisation strata {name: value, or null for unknown}
 
     @property
     def where(self):
@@ -192,7 +193,8 @@ def load_cases(path):
             name=entry["name"], file=name, line=entry.get("__line__", 0), trial=entry.get("trial", trial),
             ref=str(entry.get("ref", "")), data=data, record_name=f"{record_name} [{entry['name']}]",
             as_of=_date(entry.get("as_of", default_as_of), where, "as_of"), verdict=verdict, criteria=dict(criteria),
-            missing={k: list(v) for k, v in (expect.get("missing") or {}).items()}, error=expect.get("error")))
+            missing={k: list(v) for k, v in (expect.get("missing") or {}).items()}, error=expect.get("error"),
+            strata=expect.get("strata")))
     return cases
 
 
@@ -264,6 +266,10 @@ def check_judgement(case, judgement):
         lacking = [p for p in paths if p not in actual]
         if lacking:
             result.mismatches.append(Mismatch(f"{cid} missing", paths, actual))
+    if case.strata is not None:
+        actual = next((tv.strata for tv in judgement.verdicts if tv.strata is not None), None)
+        if actual != case.strata:
+            result.mismatches.append(Mismatch("strata", case.strata, actual))
     return result
 
 

@@ -1,0 +1,150 @@
+"""Facts and lib rules added for OLIGAMI and NCT04158843: whole-month intervals computed in
+facts.py (disease-free interval, comorbidity age, years since another cancer's treatment), the
+new record fields, ULN limits in percent and the latest ECOG up to a registration date."""
+
+import datetime as dt
+
+import pytest
+
+from reasoner.engine import PATIENT, engine
+from reasoner.facts import facts_of, months_between
+from reasoner.records import record_from_data
+from tests.conftest import AS_OF
+
+
+def facts(data, as_of=AS_OF):
+    return facts_of(record_from_data(data, "p.yaml", as_of))
+
+
+def values(pf, pred):
+    return sorted((f.args, f.path) for f in pf.facts if f.pred == pred)
+
+
+def gaps(pf, pred):
+    return sorted(g.path for g in pf.gaps if g.pred == pred)
+
+
+def ask(data, pred, *args):
+    record = record_from_data(data, "lib.yaml", AS_OF)
+    with engine().patient(record) as session:
+        rows = session.query(pred, (PATIENT,) + args)
+    return sorted(tuple(row[1:]) for row in rows)
+
+
+@pytest.mark.parametrize("start, end, months", [
+    ("2025-08-10", "2026-08-10", 12),     # the same day of the month completes the month
+    ("2025-08-11", "2026-08-10", 11),
+    ("2026-01-31", "2026-02-28", 0),      # no 31st in February: the month is not complete
+    ("2026-01-31", "2026-03-31", 2),
+    ("2026-08-10", "2026-08-10", 0),
+    ("2026-08-10", "2025-08-10", -12),    # end before start: negative
+    ("2026-08-10", "2026-08-05", 0),      # less than a month either way
+])
+def test_months_between(start, end, months):
+    assert months_between(dt.date.fromisoformat(start), dt.date.fromisoformat(end)) == months
+
+
+def test_months_from_treatment_to_metastatic_diagnosis():
+    data = {"schema_version": 1, "patient": {"id": "F1"},
+            "diagnosis": {"metastatic_diagnosis_date": "2026-08-10"},
+            "systemic_therapy": [
+                {"id": "A", "drugs": ["docetaxel"], "setting": "adjuvant", "start": "2025-05-01", "end": "2025-08-11"},
+                {"id": "B", "drugs": ["trastuzumab"], "setting": "adjuvant", "start": "2026-01-01", "ongoing": True}],
+            "surgery": [{"id": "S", "procedure": "mastectomy", "date": "2024-08-10"},
+                        {"id": "T", "procedure": "biopsy"}]}
+    pf = facts(data)
+    assert values(pf, "regimen_end_months_to_metastasis") == [(("A", 11), "systemic_therapy[0].end")]
+    assert gaps(pf, "regimen_end_months_to_metastasis") == ["systemic_therapy[1].end"]
+    assert values(pf, "surgery_months_to_metastasis") == [(("S", 24), "surgery[0].date")]
+    assert gaps(pf, "surgery_months_to_metastasis") == ["surgery[1].date"]
+
+
+def test_without_a_metastatic_diagnosis_date_the_interval_is_a_gap_naming_it():
+    data = {"schema_version": 1, "patient": {"id": "F2"},
+            "surgery": [{"id": "S", "procedure": "mastectomy", "date": "2024-08-10"}]}
+    pf = facts(data)
+    assert values(pf, "surgery_months_to_metastasis") == []
+    assert gaps(pf, "surgery_months_to_metastasis") == ["diagnosis.metastatic_diagnosis_date"]
+
+
+def test_other_malignancy_treatment_years_and_recorded_treatments():
+    data = {"schema_version": 1, "patient": {"id": "F3"},
+            "other_malignancies": [
+                {"id": "X", "category": "invasive", "treatment_end": "2021-11-23", "treatments": []},
+                {"id": "Y", "category": "invasive", "treatment_end": "2021-11-24"}]}
+    pf = facts(data)
+    assert values(pf, "malignancy_treatment_years") == [
+        (("X", 5), "other_malignancies[0].treatment_end"), (("Y", 4), "other_malignancies[1].treatment_end")]
+    assert values(pf, "malignancy_treatments_recorded") == [(("X",), "other_malignancies[0].treatments")]
+    assert gaps(pf, "malignancy_treatments_recorded") == ["other_malignancies[1].treatments"]
+
+
+def test_comorbidity_months_and_nyha_class():
+    data = {"schema_version": 1, "patient": {"id": "F4"},
+            "comorbidities": [{"condition": "myocardial_infarction", "date": "2026-05-23"},
+                              {"condition": "heart_failure", "nyha_class": 2}]}
+    pf = facts(data)
+    assert values(pf, "comorbidity_months") == [(("c1", 6), "comorbidities[0].date")]
+    assert values(pf, "comorbidity_nyha") == [(("c2", 2), "comorbidities[1].nyha_class")]
+    assert gaps(pf, "comorbidity_months") == ["comorbidities[1].date"]
+
+
+def test_nyha_class_must_be_1_to_4():
+    from reasoner.errors import RecordError
+
+    with pytest.raises(RecordError, match=r"comorbidities\[0\]\.nyha_class"):
+        facts({"schema_version": 1, "patient": {"id": "F5"}, "comorbidities": [{"condition": "heart_failure", "nyha_class": 5}]})
+
+
+def test_other_trials_imaging_and_lesion_fields_become_facts():
+    data = {"schema_version": 1, "patient": {"id": "F6"},
+            "other_trials": [{"id": "T1", "start": "2026-01-01", "end": "2026-06-30"}, {"id": "T2", "ongoing": True}],
+            "imaging": [{"id": "I1", "modality": "mri", "date": "2026-08-01", "region": "brain", "contrast": True},
+                        {"id": "I2", "modality": "ct", "date": "2026-11-01", "response": "sd"}],
+            "metastases": [{"id": "M1", "organ": "liver", "present": False}]}
+    pf = facts(data)
+    assert [a for a, _ in values(pf, "other_trial")] == [("T1",), ("T2",)]
+    assert values(pf, "other_trial_end") == [(("T1", dt.date(2026, 6, 30).toordinal()), "other_trials[0].end")]
+    assert values(pf, "other_trial_ongoing") == [(("T2", True), "other_trials[1].ongoing")]
+    assert values(pf, "imaging_region") == [(("I1", "brain"), "imaging[0].region")]
+    assert values(pf, "imaging_contrast") == [(("I1", True), "imaging[0].contrast")]
+    assert values(pf, "imaging_response") == [(("I2", "sd"), "imaging[1].response")]
+    assert values(pf, "lesion_present") == [(("M1", False), "metastases[0].present")]
+    assert ("other_trials",) in [f.args for f in pf.facts if f.pred == "recorded"]
+
+
+@pytest.mark.parametrize("value, at_most_125, above_125", [
+    (1.25, True, False),    # exactly 1.25 x ULN: at most
+    (1.26, False, True),
+    (0.50, True, False),
+])
+def test_uln_percent_limits_are_inclusive_with_a_strict_complement(value, at_most_125, above_125):
+    data = {"schema_version": 1, "patient": {"id": "L1"},
+            "labs": [{"test": "bilirubin", "value": value, "unit": "mg/dL", "uln": 1.0, "date": "2026-11-20"}]}
+    assert bool(ask(data, "lab_at_most_uln_pct", "bilirubin", 125)) is at_most_125
+    assert bool(ask(data, "lab_above_uln_pct", "bilirubin", 125)) is above_125
+
+
+def test_uln_percent_needs_the_uln():
+    data = {"schema_version": 1, "patient": {"id": "L2"},
+            "labs": [{"test": "bilirubin", "value": 3.0, "unit": "mg/dL", "date": "2026-11-20"}]}
+    assert ask(data, "lab_at_most_uln_pct", "bilirubin", 150) == []
+    assert ask(data, "lab_above_uln_pct", "bilirubin", 150) == []
+
+
+def test_latest_ecog_by_a_planned_date_ignores_later_assessments():
+    data = {"schema_version": 1, "patient": {"id": "L3"},
+            "dates": {"registration": "2026-08-24", "secondary_registration": "2026-11-30"},
+            "performance_status": [{"scale": "ecog", "value": 0, "date": "2026-08-17"},
+                                   {"scale": "who", "value": 1, "date": "2026-08-24"},
+                                   {"scale": "ecog", "value": 0, "date": "2026-08-24"},
+                                   {"scale": "ecog", "value": 2, "date": "2026-08-25"}]}
+    reg, later = dt.date(2026, 8, 24).toordinal(), dt.date(2026, 8, 25).toordinal()
+    assert ask(data, "latest_ecog_by", "registration", None, None) == [("registration", 1, reg)]
+    assert ask(data, "latest_ecog_by", "secondary_registration", None, None) == [("secondary_registration", 2, later)]
+
+
+def test_latest_ecog_by_needs_the_planned_date():
+    data = {"schema_version": 1, "patient": {"id": "L4"},
+            "performance_status": [{"scale": "ecog", "value": 0, "date": "2026-08-17"}]}
+    assert ask(data, "latest_ecog_by", "registration", None, None) == []
