@@ -17,6 +17,7 @@ import io
 import json
 import os
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -86,15 +87,20 @@ def eligo_screen(cohort, out, workers, trials=(), engine="pydatalog"):
            "--workers", str(workers), "--out", str(out), "--errors", str(out) + ".errors.jsonl"]
     for trial in trials:
         cmd += ["--trial", trial]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     rss = PeakRss(proc.pid)
     _out, err = proc.communicate()
     wall = time.perf_counter() - start
     peak = rss.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
     if proc.returncode not in (0, 2):
         raise SystemExit(f"eligo screen failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return wall, peak, err.decode().strip().splitlines()[-1]
+    summary = err.decode().strip().splitlines()[-1]
+    return wall, peak, f"{summary}\n    CPU {cpu:.1f} s (process + workers); load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
 
 
 def baseline(cohort):
