@@ -281,6 +281,9 @@ def _labs(data, out):
         out.add("lab", path, lid, lab["test"], milli(lab["value"], factor), day(lab["date"]))
         out.value("lab_uln", f"{path}.uln", lab, "uln", lid, convert=lambda v, f=factor: milli(v, f))
         out.value("lab_lln", f"{path}.lln", lab, "lln", lid, convert=lambda v, f=factor: milli(v, f))
+        # Multiples of the ULN compare value and ULN in their shared unit: converting each and
+        # rounding separately could move a value of exactly 3.0 x ULN to either side.
+        out.value("lab_uln_pair", f"{path}.uln", lab, "uln", lid, round(lab["value"] * 10**6), convert=lambda v: round(v * 10**6))
 
 
 def _status(data, out):

@@ -79,6 +79,7 @@ BASE_PHRASES = {
     "lab": "{1} {2} on {3} ({0})",
     "lab_uln": "{0} upper limit of normal: {1}",
     "lab_lln": "{0} lower limit of normal: {1}",
+    "lab_uln_pair": "{0} as recorded: value {1} and upper limit {2} (both x 10^6)",
     "performance": "{1} performance status {2} on {3}",
     "childbearing_potential": "childbearing potential: {0}",
     "pregnant": "pregnant: {0}",
