@@ -6,7 +6,10 @@ this module builds; explanations, lint and coverage read the same Clause objects
 """
 
 import hashlib
+import os
+import pickle
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -246,10 +249,17 @@ def rule_files(root=None):
     return sorted((root / "lib").glob("*.dl")), sorted((root / "trials").glob("*.yaml"))
 
 
+def ruleset_sha256(lib_files, trial_files):
+    """SHA-256 over every rule and reference file (names and bytes): the rule set's identity."""
+    digest = hashlib.sha256()
+    for path in list(lib_files) + list(trial_files) + list(reference().files):
+        digest.update(_relative(path).encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def build(root=None):
     """Parse every rule file under root (default: the installed rules/)."""
     lib_files, trial_files = rule_files(root)
-    digest = hashlib.sha256()
     lib = []
     for path in lib_files:
         text = path.read_text(encoding="utf-8")
@@ -258,14 +268,41 @@ def build(root=None):
     for path in trial_files:
         trial = load_trial(path)
         trials[trial.id] = trial
-    for path in list(lib_files) + list(trial_files) + list(reference().files):
-        digest.update(_relative(path).encode() + b"\0" + Path(path).read_bytes() + b"\0")
-    return Rulebook(trials=trials, lib=lib, sha256=digest.hexdigest())
+    return Rulebook(trials=trials, lib=lib, sha256=ruleset_sha256(lib_files, trial_files))
+
+
+def _cache_file(sha256):
+    """Parsed rule sets are cached per content hash: parsing five trials costs ~0.8 s of a cold
+    `eligo check`. ELIGO_CACHE=off disables it; a cache that cannot be read or written is ignored."""
+    from . import __version__
+
+    root = os.environ.get("ELIGO_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eligo")
+    tag = f"{__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    return Path(root) / f"rulebook-{tag}-{sha256}.pickle"
 
 
 @lru_cache(maxsize=1)
 def rulebook():
-    return build()
+    lib_files, trial_files = rule_files()
+    sha256 = ruleset_sha256(lib_files, trial_files)
+    if os.environ.get("ELIGO_CACHE") == "off":
+        return build()
+    path = _cache_file(sha256)
+    try:
+        book = pickle.loads(path.read_bytes())  # noqa: S301 - our own cache, keyed by the rules' hash
+        if isinstance(book, Rulebook) and book.sha256 == sha256:
+            return book
+    except Exception:  # noqa: BLE001 - absent, stale or unreadable: rebuild
+        pass
+    book = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(pickle.dumps(book, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(temporary, path)
+    except OSError:
+        pass
+    return book
 
 
 def dependencies(book, clauses):

@@ -1,0 +1,31 @@
+"""The parsed rule set is cached by content hash; a bad cache is rebuilt, never trusted blindly."""
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+PROBE = "from reasoner.rulebook import rulebook; b = rulebook(); print(b.sha256, len(b.clauses))"
+
+
+def probe(cache):
+    env = dict(os.environ, ELIGO_CACHE=str(cache))
+    run = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_cache_is_written_reused_and_survives_corruption(tmp_path):
+    first = probe(tmp_path)
+    files = list(tmp_path.glob("rulebook-*.pickle"))
+    assert len(files) == 1 and first.split()[0] in files[0].name
+    assert probe(tmp_path) == first
+    files[0].write_bytes(b"not a pickle")
+    assert probe(tmp_path) == first
+
+
+def test_cache_can_be_switched_off(tmp_path):
+    env = dict(os.environ, ELIGO_CACHE="off")
+    run = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert run.returncode == 0 and run.stdout.split()[1].isdigit()
