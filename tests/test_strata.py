@@ -53,7 +53,7 @@ def test_check_output_shows_strata_only_for_eligible_patients():
     eligible, book = _document("eligible-nct04646564.yaml")
     assert eligible["trials"][0]["strata"] == {"visceral_metastasis": "yes", "metastases": ">2", "hormone_receptor": "positive"}
     assert "strata" not in json.loads(dumps(_document("ineligible-nct04646564.yaml")[0]))["trials"][0]
-    assert "strata: visceral_metastasis=yes, metastases=>2, hormone_receptor=positive" in render_check(eligible, book)
+    assert "randomisation strata: visceral_metastasis: yes, metastases: >2, hormone_receptor: positive" in render_check(eligible, book)
 
 
 def test_an_unknown_stratum_is_null(tmp_path):

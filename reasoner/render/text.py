@@ -30,13 +30,14 @@ def render_check(document, book):
         if trial["verdict"] != "eligible":
             lines.append(f"  ({passed} of {len(crits)} criteria met)")
         if trial.get("strata"):
-            lines.append("  strata: " + ", ".join(f"{k}={v}" for k, v in trial["strata"].items()))
+            shown = ", ".join(f"{k}: {'unknown' if v is None else v}" for k, v in trial["strata"].items())
+            lines.append(f"  randomisation strata: {shown}")
         lines.append("")
     return "\n".join(lines)
 
 
 def render_trials(book):
-    rows = [(t.id, t.name, t.registry, t.version) for t in book.trials.values()]
+    rows = [(t.id, t.name, t.registry or "-", t.version) for t in book.trials.values()]
     width = max(len(r[0]) for r in rows) + 2
     out = [f"{'id':<{width}}{'name':<12}{'registry':<14}protocol version"]
     out += [f"{tid:<{width}}{name:<12}{reg:<14}{version}" for tid, name, reg, version in rows]
@@ -44,7 +45,8 @@ def render_trials(book):
 
 
 def render_criteria(trial):
-    out = [f"{trial.name} ({trial.registry}): {len(trial.criteria)} criteria, from {trial.file}", ""]
+    registry = f" ({trial.registry})" if trial.registry else ""
+    out = [f"{trial.name}{registry}: {len(trial.criteria)} criteria, from {trial.file}", ""]
     for c in trial.criteria:
         stage = f" [{', '.join(s for s in c.stages if s)}]" if any(c.stages) else ""
         out.append(f"{c.id} {c.kind}{stage}  ({c.file}:{c.line})")
