@@ -132,8 +132,12 @@ def _check_ps(entry, path, ctx):
 
 
 def _check_regimen(regimen, path, ctx):
+    """A period (start, end, ongoing): end after start, and not both ended and ongoing (with both,
+    leaving either out would flip a criterion: the contradiction must not reach the rules)."""
     if "start" in regimen and "end" in regimen and regimen["end"] < regimen["start"]:
         ctx.problem(f"{path}.end", f"a date on or after start {regimen['start'].isoformat()}", regimen["end"].isoformat())
+    if regimen.get("ongoing") is True and "end" in regimen:
+        ctx.problem(f"{path}.ongoing", "false or left out when end is given (end is the last day; leave it out while ongoing)", True)
     return regimen
 
 
@@ -337,7 +341,7 @@ OTHER_TRIAL = Obj({
     "start": Date(doc="first day of participation"),
     "end": Date(doc="last day of participation (last study treatment or visit); leave out while ongoing"),
     "ongoing": Bool(doc="still participating on the evaluation date"),
-}, required=("id",), doc="participation in another clinical trial")
+}, required=("id",), post=_check_regimen, doc="participation in another clinical trial")
 
 RECORD = Obj({
     "schema_version": Choice(lambda v: (v, None) if type(v) in (int, SourceInt) and v == SCHEMA_VERSION else (None, f"{SCHEMA_VERSION}"),

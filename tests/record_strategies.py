@@ -227,9 +227,11 @@ def repair(data):
     for section in ("metastases", "metastatic_sites"):
         for lesion in data.get(section, []):
             _lesion_site(lesion)
-    for regimen in data.get("systemic_therapy", []):
-        if "end" in regimen and regimen["end"] < regimen["start"]:
+    for regimen in data.get("systemic_therapy", []) + data.get("other_trials", []):
+        if "end" in regimen and "start" in regimen and regimen["end"] < regimen["start"]:
             regimen["start"], regimen["end"] = regimen["end"], regimen["start"]
+        if "end" in regimen and regimen.get("ongoing") is True:
+            del regimen["ongoing"]
     for section, key in (("labs", ("test", "date")), ("attestations", ("criterion",))):
         if section in data:
             seen, kept = set(), []
