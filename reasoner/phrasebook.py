@@ -79,7 +79,7 @@ BASE_PHRASES = {
     "lab": "{1} {2} on {3} ({0})",
     "lab_uln": "{0} upper limit of normal: {1}",
     "lab_lln": "{0} lower limit of normal: {1}",
-    "lab_uln_pair": "{0} as recorded: value {1} and upper limit {2} (both x 10^6)",
+    "lab_uln_pair": "{0} as recorded: value {1}, upper limit of normal {2}",
     "performance": "{1} performance status {2} on {3}",
     "childbearing_potential": "childbearing potential: {0}",
     "pregnant": "pregnant: {0}",
@@ -235,6 +235,8 @@ def _base_kind(name):
         return "day"
     if name == "Milli":
         return "milli"
+    if name.startswith("Micro"):
+        return "micro"
     return None
 
 
@@ -251,6 +253,8 @@ def show(value, kind=None):
             return str(value)
     if kind == "milli" and isinstance(value, (int, float)):
         return _number(value / 1000)
+    if kind == "micro" and isinstance(value, (int, float)):
+        return _number(value / 10**6)
     if kind == "tenths" and isinstance(value, (int, float)):
         return _number(value / 10)
     if isinstance(value, float):

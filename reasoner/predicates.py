@@ -111,7 +111,7 @@ BASE = {p.name: p for p in (
     _p("lab", "Id Test Milli Day", "labs", "a lab result: value x 1000 in the test's canonical unit, sample day"),
     _p("lab_uln", "Id Milli", "labs[].uln", "upper limit of normal x 1000, canonical unit"),
     _p("lab_lln", "Id Milli", "labs[].lln", "lower limit of normal x 1000, canonical unit"),
-    _p("lab_uln_pair", "Id Value Uln", "labs[].uln", "value and ULN x 10^6 in the record's own unit: ratios exact"),
+    _p("lab_uln_pair", "Id Micro MicroUln", "labs[].uln", "value and ULN x 10^6 in the record's own unit: ratios exact"),
     _p("performance", "Id Scale Value Day", "performance_status", "a performance status assessment"),
     _p("childbearing_potential", "Bool", "reproductive.childbearing_potential", "woman of childbearing potential"),
     _p("pregnant", "Bool", "reproductive.pregnant", "pregnant"),
