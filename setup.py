@@ -41,7 +41,7 @@ setup(
         "pytest>=8,<10",          # also the rule-test plugin's host
     ],
     extras_require={
-        "dev": ["hypothesis>=6.100,<7", "ruff>=0.6,<1", "wheel",
+        "dev": ["hypothesis>=6.100,<7", "ruff>=0.6,<1", "wheel", "pytest-timeout>=2.3,<3",
                 "markdown-it-py>=3,<5"],   # tests render the Markdown report as a CommonMark reader would
         "dask": ["dask[distributed]>=2024.1"],
     },

@@ -66,20 +66,21 @@ class Engine:
             raise RuleError(f"{where}: {a} depends on {b} through negation or an aggregate inside a cycle (not stratifiable)")
         self.book = book
         self._open = False
-        pyDatalog.clear()
-        pyDatalog.load(book.program())
-        for pred in BASE.values():
-            dummy = (_DUMMY,) * pred.arity
-            pyDatalog.assert_fact(pred.name, *dummy)
-            pyDatalog.retract_fact(pred.name, *dummy)
-        for pred in (HOLDS, LACKS):
-            pyDatalog.assert_fact(pred, _DUMMY, _DUMMY, _DUMMY)
-            pyDatalog.retract_fact(pred, _DUMMY, _DUMMY, _DUMMY)
-        pyDatalog.assert_fact(STRATUM, _DUMMY, _DUMMY, _DUMMY, _DUMMY)
-        pyDatalog.retract_fact(STRATUM, _DUMMY, _DUMMY, _DUMMY, _DUMMY)
-        pyDatalog.load(_DECIDED_PROGRAM)
-        for fact in reference_facts():
-            pyDatalog.assert_fact(fact.pred, *fact.args)
+        with _PYDATALOG_LOCK:
+            pyDatalog.clear()
+            pyDatalog.load(book.program())
+            for pred in BASE.values():
+                dummy = (_DUMMY,) * pred.arity
+                pyDatalog.assert_fact(pred.name, *dummy)
+                pyDatalog.retract_fact(pred.name, *dummy)
+            for pred in (HOLDS, LACKS):
+                pyDatalog.assert_fact(pred, _DUMMY, _DUMMY, _DUMMY)
+                pyDatalog.retract_fact(pred, _DUMMY, _DUMMY, _DUMMY)
+            pyDatalog.assert_fact(STRATUM, _DUMMY, _DUMMY, _DUMMY, _DUMMY)
+            pyDatalog.retract_fact(STRATUM, _DUMMY, _DUMMY, _DUMMY, _DUMMY)
+            pyDatalog.load(_DECIDED_PROGRAM)
+            for fact in reference_facts():
+                pyDatalog.assert_fact(fact.pred, *fact.args)
 
     def evaluate(self, record, trial_ids=None):
         """Assert the record's facts, ask which criteria hold or lack, retract them.
@@ -100,20 +101,21 @@ class Engine:
         pf = facts_of(record)
         clauses = [_fact_clause(fact.pred, (PATIENT,) + fact.args) for fact in pf.facts]
         asserted = []
-        self._open = True
-        try:
-            for clause in clauses:
-                pyEngine.assert_(clause)
-                asserted.append(clause)
-            yield Session(self, record, pf)
-        finally:
-            for clause in reversed(asserted):
-                pyEngine.retract(clause)
-            self._open = False
+        with _PYDATALOG_LOCK:
+            self._open = True
+            try:
+                for clause in clauses:
+                    pyEngine.assert_(clause)
+                    asserted.append(clause)
+                yield Session(self, record, pf)
+            finally:
+                for clause in reversed(asserted):
+                    pyEngine.retract(clause)
+                self._open = False
 
     def ask(self, text):
         """Answers (sorted tuples) of a query over rule predicates, for the current patient."""
-        with _PARSE_LOCK:
+        with _PYDATALOG_LOCK:
             answer = pyDatalog.ask(text)
         return sorted(answer.answers) if answer else []
 
@@ -180,10 +182,11 @@ def _fact_clause(pred, args):
 
 
 _LOCAL = threading.local()
-# pyDatalog parses program and query text with the ast module, and CPython 3.11 fails
-# ("AST constructor recursion depth mismatch") when two threads build ASTs at once (Dask worker
-# threads did). Building engines and text queries take this lock; evaluation itself does not.
-_PARSE_LOCK = threading.RLock()
+# One thread at a time uses pyDatalog in a process. It parses program and query text with the ast
+# module, and CPython 3.11 fails ("AST constructor recursion depth mismatch") when two threads
+# build ASTs at once (Dask worker threads did); a multi-threaded Dask worker once hung in CI. Under
+# the GIL, threads gain nothing on this pure-Python work, so serialising costs no throughput.
+_PYDATALOG_LOCK = threading.RLock()
 
 
 def engine():
@@ -196,6 +199,6 @@ def engine():
     if eng is None:
         from .rulebook import rulebook
 
-        with _PARSE_LOCK:
+        with _PYDATALOG_LOCK:
             eng = _LOCAL.engine = Engine(rulebook())
     return eng

@@ -37,17 +37,28 @@ def screen(tmp_path, source, name, **options):
     return summary, out.read_text(), errors.read_text()
 
 
-def test_dask_local_cluster_gives_the_local_results(tmp_path):
-    source = cohort(tmp_path / "c.jsonl")
-    local, local_out, local_errors = screen(tmp_path, source, "local", workers=1)
-    # Threads, not processes: quick to start; each worker thread builds its own engine.
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
-        remote, dask_out, dask_errors = screen(tmp_path, source, "dask", backend="dask", scheduler=cluster.scheduler_address)
+def check_same_results(local, local_out, local_errors, remote, dask_out, dask_errors):
     assert dask_out == local_out and dask_errors == local_errors
     assert remote.counts == local.counts and (remote.counts.judged, remote.counts.invalid) == (12, 1)
     assert remote.funnel.csv_text() == local.funnel.csv_text()
     verdicts = {json.loads(line)["verdict"] for line in dask_out.splitlines()}
     assert verdicts == {"eligible", "ineligible", "indeterminate"}
+
+
+def test_a_dask_scheduler_gives_the_local_results(tmp_path):
+    source = cohort(tmp_path / "c.jsonl")
+    local = screen(tmp_path, source, "local", workers=1)
+    # Worker processes, as `dask worker` runs them; one thread each (docs/screening.md says why).
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = screen(tmp_path, source, "dask", backend="dask", scheduler=cluster.scheduler_address)
+    check_same_results(*local, *remote)
+
+
+def test_without_a_scheduler_a_local_dask_cluster_gives_the_local_results(tmp_path):
+    source = cohort(tmp_path / "c.jsonl")
+    local = screen(tmp_path, source, "local", workers=1)
+    remote = screen(tmp_path, source, "dask", backend="dask", workers=2)
+    check_same_results(*local, *remote)
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
