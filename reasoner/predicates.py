@@ -74,7 +74,7 @@ BASE = {p.name: p for p in (
        "ablative local therapy can be delivered"),
     _p("lesion_progressing", "Lesion Bool", "metastases[].progressing, locoregional_lesions[].progressing",
        "progressing since the start of the current systemic therapy (either kind of lesion)"),
-    _p("lesion_change", "Lesion Measure Then Now", "metastases[].baseline_<measure> and <measure>",
+    _p("lesion_change", "Lesion Measure MilliThen MilliNow", "metastases[].baseline_<measure> and <measure>",
        "a measure (size: size_mm, suvmax, lytic: lytic_mm) at the start of the current systemic therapy and now, x 1000"),
     _p("lesion_present", "Lesion Bool", "metastases[].present", "still visible on the latest imaging"),
     _p("imaging", "Id Modality Day", "imaging", "an imaging study"),

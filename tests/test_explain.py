@@ -234,3 +234,25 @@ def test_refutations_beyond_the_depth_limit_and_without_rules_are_stated(eligibl
         assert label == "not found: a lesion in an organ classed cns (checked; deeper reasons not shown)"
         nothing = builder.refutation(Refutation("taormina_small", ("patient", "M9"), False, clauses=()), 0)
         assert builder.graph.nodes[nothing]["label"] == "not found: taormina_small(M9) (no rule can derive it)"
+
+
+def test_every_base_predicate_reads_as_words_with_its_values_in_place():
+    """A base fact shown as pred(args) would make a clinician decode Datalog; each needs a phrase
+    whose placeholders fit its arguments."""
+    import re
+
+    from reasoner.phrasebook import BASE_PHRASES
+    from reasoner.predicates import BASE
+
+    for name, pred in BASE.items():
+        assert name in BASE_PHRASES, f"no phrase for {name}"
+        used = {int(i) for i in re.findall(r"\{(\d+)\}", BASE_PHRASES[name])}
+        assert used and max(used) < len(pred.args), f"{name}{pred.args}: {BASE_PHRASES[name]}"
+
+
+def test_a_lesion_change_reads_in_the_record_units():
+    from reasoner.phrasebook import Phrasebook
+
+    book = Phrasebook(rulebook())
+    shown = book.atom("lesion_change", ("patient", "L1", "size", 12500, 16000))
+    assert shown == "lesion L1 size: 12.5 at the start of the current therapy, 16 now"
