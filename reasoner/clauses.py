@@ -239,3 +239,25 @@ def parse_body(body, head_text, file, line, criterion):
     except SyntaxError as err:
         raise RuleError(f"{file}:{line}: syntax error in {criterion[0]}/{criterion[1]} {criterion[2]}: {err.msg}") from None
     return parse_clause(tree.body, text, file, line, criterion)
+
+
+def bound_value(term, subst):
+    """A term's value under subst: a constant's own, a bound variable's, else None (any)."""
+    if isinstance(term, Const):
+        return term.value
+    if isinstance(term, Var):
+        return subst.get(term.name)
+    return None
+
+
+def match_pattern(head_args, pattern, subst):
+    """Whether head_args fit pattern (None = any), binding head variables into subst."""
+    for term, value in zip(head_args, pattern):
+        if value is None or term is None:
+            continue
+        if isinstance(term, Const):
+            if term.value != value:
+                return False
+        elif isinstance(term, Var) and subst.setdefault(term.name, value) != value:
+            return False
+    return True

@@ -14,7 +14,7 @@ from collections import deque
 import networkx as nx
 
 from . import __version__
-from .clauses import Atom, Const, FunctionValue, Var
+from .clauses import Atom, FunctionValue, bound_value, match_pattern
 from .engine import PATIENT, engine
 from .errors import InputError
 from .facts import reference_facts
@@ -337,7 +337,7 @@ def _input_chains(defs, clause):
             if not isinstance(lit, (Atom, FunctionValue)):
                 continue
             args = lit.args + ((lit.value,) if isinstance(lit, FunctionValue) else ())
-            pattern = tuple(_const(a, subst) for a in args)
+            pattern = tuple(bound_value(a, subst) for a in args)
             if lit.pred in BASE:
                 out.setdefault((lit.pred, pattern), list(chain))
                 continue
@@ -347,29 +347,9 @@ def _input_chains(defs, clause):
             for callee in defs.get(lit.pred, []):
                 head = callee.head.args + ((callee.head.target,) if hasattr(callee.head, "agg") else ())
                 inner = {}
-                if _match(head, pattern, inner):
+                if match_pattern(head, pattern, inner):
                     queue.append((callee, inner, chain + (callee,)))
     return out
-
-
-def _const(term, subst):
-    if isinstance(term, Const):
-        return term.value
-    if isinstance(term, Var):
-        return subst.get(term.name)
-    return None
-
-
-def _match(head, pattern, subst):
-    for term, value in zip(head, pattern):
-        if value is None or term is None:
-            continue
-        if isinstance(term, Const):
-            if term.value != value:
-                return False
-        elif isinstance(term, Var) and subst.setdefault(term.name, value) != value:
-            return False
-    return True
 
 
 def _protocol_order(tv):

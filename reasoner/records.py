@@ -147,8 +147,13 @@ def parse_text(raw, name):
         raise InputError(f"{name}: nested too deeply, expected at most {MAX_DEPTH} levels") from None
     except InputError as err:
         raise InputError(f"{name}: {err}") from None
+    return record_shaped(data, name, "a mapping of record sections at the top level")
+
+
+def record_shaped(data, name, expected):
+    """data, if it is a mapping no deeper than MAX_DEPTH (records are validated recursively)."""
     if not isinstance(data, dict):
-        raise InputError(f"{name}: expected a mapping of record sections at the top level, got {type(data).__name__}")
+        raise InputError(f"{name}: expected {expected}, got {type(data).__name__}")
     if not _depth(data, MAX_DEPTH):
         raise InputError(f"{name}: nested too deeply, expected at most {MAX_DEPTH} levels")
     return data

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .clauses import Atom, Const, FunctionValue, Var, parse_body, parse_program
+from .clauses import Atom, Const, FunctionValue, bound_value, match_pattern, parse_body, parse_program
 from .errors import RuleError
 from .paths import data_root, rules_dir
 from .predicates import BASE
@@ -317,7 +317,7 @@ def dependencies(book, clauses):
         for lit in body:
             if isinstance(lit, (Atom, FunctionValue)):
                 args = lit.args + ((lit.value,) if isinstance(lit, FunctionValue) else ())
-                pattern = tuple(_bound(a, subst) for a in args)
+                pattern = tuple(bound_value(a, subst) for a in args)
                 visit(lit.pred, pattern)
 
     def visit(pred, pattern):
@@ -330,30 +330,11 @@ def dependencies(book, clauses):
         for clause in defs.get(pred, []):
             head_args = clause.head.args + ((clause.head.target,) if hasattr(clause.head, "agg") else ())
             subst = {}
-            if _unify(head_args, pattern, subst):
+            if match_pattern(head_args, pattern, subst):
                 visit_body(clause.body, subst)
 
     for clause in clauses:
         subst = {}
-        _unify(clause.head.args, tuple(a.value if isinstance(a, Const) else None for a in clause.head.args), subst)
+        match_pattern(clause.head.args, tuple(a.value if isinstance(a, Const) else None for a in clause.head.args), subst)
         visit_body(clause.body, subst)
     return out
-
-
-def _bound(term, subst):
-    if isinstance(term, Const):
-        return term.value
-    return subst.get(term.name)
-
-
-def _unify(head_args, pattern, subst):
-    for term, value in zip(head_args, pattern):
-        if value is None or term is None:
-            continue
-        if isinstance(term, Const):
-            if term.value != value:
-                return False
-        elif isinstance(term, Var):
-            if subst.setdefault(term.name, value) != value:
-                return False
-    return True

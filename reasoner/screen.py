@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import EligoError, InputError
 from .pipeline import judge, load_input
-from .records import MAX_BYTES, MAX_DEPTH, _depth, record_from_data
+from .records import MAX_BYTES, MAX_DEPTH, record_from_data, record_shaped
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
 ENGINES = ("pydatalog", "fast")   # fast: reasoner.fastlog, the same rules compiled bottom-up
@@ -127,11 +127,7 @@ def parse_line(raw, source):
         raise InputError(f"{source}: column {err.colno}: invalid JSON ({err.msg})") from None
     except RecursionError:
         raise InputError(f"{source}: nested too deeply, expected at most {MAX_DEPTH} levels") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{source}: expected a JSON object, got {type(data).__name__}")
-    if not _depth(data, MAX_DEPTH):
-        raise InputError(f"{source}: nested too deeply, expected at most {MAX_DEPTH} levels")
-    return data
+    return record_shaped(data, source, "a JSON object")
 
 
 def reason_of(err, source):
