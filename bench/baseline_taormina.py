@@ -169,12 +169,18 @@ def criteria(p):
     # I4
     met = p.metastatic()
     maybe = [reg for _s, reg, _d in met if not _stopped(reg)]
-    progressing = any(reg.get("last_response") == "pd" for reg in maybe)
-    unevaluated = any("evaluations" in reg and reg["evaluations"] < 2 for reg in maybe)
-    stable = any(reg.get("ongoing") is True and reg.get("evaluations", -1) >= 2
-                 and reg.get("last_response") in ("sd", "pr", "cr") for _s, reg, _d in met)
-    out["I4"] = ((p.regimens is not None and not maybe) or (stable and not progressing and not unevaluated),
-                 progressing or unevaluated)
+    ongoing = [reg for reg in maybe if reg.get("ongoing") is True]
+
+    def progressing(regs):
+        return any(reg.get("last_response") == "pd" for reg in regs)
+
+    def unevaluated(regs):
+        return any("evaluations" in reg and reg["evaluations"] < 2 for reg in regs)
+
+    stable = any(reg.get("evaluations", -1) >= 2 and reg.get("last_response") in ("sd", "pr", "cr") for reg in ongoing)
+    # A regimen neither stated ongoing nor stopped blocks a pass but cannot fail I4 (the reading).
+    out["I4"] = ((p.regimens is not None and not maybe) or (stable and not progressing(maybe) and not unevaluated(maybe)),
+                 progressing(ongoing) or unevaluated(ongoing))
     # I5
     pres, controlled = diag.get("presentation"), rec.get("primary_tumour", {}).get("controlled")
     out["I5"] = (pres == "recurrent" or (pres == "de_novo" and controlled is True),

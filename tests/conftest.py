@@ -2,6 +2,8 @@
 
 import copy
 import datetime as dt
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,14 @@ def outcomes(data, trial="taormina", as_of=AS_OF):
     result["verdict"] = verdict.verdict
     result["missing"] = {c.id: c.missing for c in verdict.criteria if c.missing}
     return result
+
+
+def bench_module(name):
+    """A module of bench/ (not a package: its scripts run by path), e.g. the cohort generator."""
+    key = f"eligo_bench_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, ROOT / "bench" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[key] = module
+    return sys.modules[key]

@@ -1,12 +1,11 @@
 """The fast (compiled, bottom-up) evaluator gives pyDatalog's answers: on every rule-test case, on
 synthetic patients criterion by criterion, and on the constructs the rules use."""
 
-import importlib.util
 from collections import defaultdict
 from types import SimpleNamespace
 
 import pytest
-from conftest import AS_OF, ROOT
+from conftest import AS_OF, bench_module
 
 from reasoner.authoring.cases import case_files, load_cases, run_case
 from reasoner.clauses import parse_program
@@ -27,9 +26,7 @@ def test_every_rule_test_case_passes_with_the_fast_engine(path):
 
 
 def synthetic(n, seed):
-    spec = importlib.util.spec_from_file_location("eligo_bench_cohort", ROOT / "bench" / "cohort.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = bench_module("cohort")
     return [record_from_data(data, f"synthetic-{i}", AS_OF) for i, data in enumerate(module.generate(n, seed))]
 
 
@@ -121,9 +118,7 @@ def test_screening_with_the_fast_engine_gives_the_same_rows(tmp_path):
     from reasoner.screen_run import run as screen
 
     path = tmp_path / "c.jsonl"
-    spec = importlib.util.spec_from_file_location("eligo_bench_cohort", ROOT / "bench" / "cohort.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = bench_module("cohort")
     path.write_text("".join(json.dumps(r) + "\n" for r in module.generate(15, 8)))
     texts = []
     for name in ("pydatalog", "fast"):

@@ -4,7 +4,6 @@ The main test kills a real `eligo screen` process group with SIGKILL midway; the
 in-process and check what a resume refuses (changed input, changed options, no checkpoint).
 """
 
-import importlib.util
 import io
 import json
 import os
@@ -14,17 +13,14 @@ import sys
 import time
 
 import pytest
-from conftest import AS_OF, ROOT
+from conftest import AS_OF, ROOT, bench_module
 
 from reasoner.errors import InputError
 from reasoner.screen_run import Progress, Settings, run
 
 
 def _cohort_module():
-    spec = importlib.util.spec_from_file_location("eligo_bench_cohort", ROOT / "bench" / "cohort.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("cohort")
 
 
 def write_cohort(path, n, seed=11):
