@@ -16,7 +16,7 @@ from . import __version__
 from .errors import EligoError, InputError
 from .funnel import Funnel
 from .rulebook import rulebook
-from .screen import FAILED, INVALID, JUDGED, STDIN, batches, open_items
+from .screen import DEFAULT_ENGINE, FAILED, INVALID, JUDGED, STDIN, batches, open_items
 from .screen_backends import backend, ordered
 from .screen_output import ERROR_COLUMNS, ROW_COLUMNS, Checkpoint, Stream, encode_errors, encode_rows, error_format, header
 
@@ -52,7 +52,7 @@ class Settings:
     backend: str = "local"
     scheduler: str = None
     resume: bool = False
-    engine: str = "pydatalog"
+    engine: str = DEFAULT_ENGINE
 
     def params(self, book):
         """What must not change between an interrupted run and its --resume."""

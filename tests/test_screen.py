@@ -291,22 +291,26 @@ def test_open_items_numbers_lines_and_skips_blank_ones():
     assert items[1].line == b'{"b": 2}'
 
 
-def test_the_worker_reuses_one_engine(monkeypatch):
+@pytest.mark.parametrize("engine_name", ["pydatalog", "fast"])
+def test_the_worker_reuses_one_engine(monkeypatch, engine_name):
     from reasoner import engine as engine_module
+    from reasoner import fastlog
 
+    module, name = (engine_module, "Engine") if engine_name == "pydatalog" else (fastlog, "FastEngine")
     built = []
-    real = engine_module.Engine
+    real = getattr(module, name)
 
     class Counting(real):
         def __init__(self, book):
             built.append(1)
             super().__init__(book)
 
-    monkeypatch.setattr(engine_module, "Engine", Counting)
+    monkeypatch.setattr(module, name, Counting)
     monkeypatch.setattr(engine_module, "_LOCAL", type(engine_module._LOCAL)())
+    monkeypatch.setattr(fastlog, "_ENGINES", {})
     batch = [Item(i, f"x:{i}", line=json.dumps(patient(f"P{i}")).encode()) for i in range(3)]
-    results = screen_module.judge_batch(batch, AS_OF, ["taormina"])
-    results += screen_module.judge_batch(copy.deepcopy(batch), AS_OF, ["taormina"])
+    results = screen_module.judge_batch(batch, AS_OF, ["taormina"], engine_name)
+    results += screen_module.judge_batch(copy.deepcopy(batch), AS_OF, ["taormina"], engine_name)
     assert [r.status for r in results] == ["judged"] * 6
     assert built == [1]
 
