@@ -9,10 +9,8 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import networkx as nx
 from pyDatalog import pyDatalog, pyEngine, pyParser
 
-from .clauses import Aggregate, Atom, FunctionValue
 from .errors import RuleError
 from .facts import facts_of, reference_facts
 from .predicates import BASE
@@ -36,31 +34,11 @@ class Evaluation:
     strata: dict = field(default_factory=dict)   # {(trial, stratum name): {values derived}}
 
 
-def negation_cycles(book):
-    """Predicates that depend on themselves through a negation or an aggregate (unstratifiable)."""
-    graph = nx.DiGraph()
-    for clause in book.clauses:
-        head = clause.head.pred
-        graph.add_node(head)
-        for lit in clause.body:
-            if isinstance(lit, (Atom, FunctionValue)):
-                negative = (isinstance(lit, Atom) and lit.negated) or isinstance(clause.head, Aggregate)
-                if graph.has_edge(head, lit.pred):
-                    negative = negative or graph[head][lit.pred]["negative"]
-                graph.add_edge(head, lit.pred, negative=negative, where=clause.where)
-    problems = []
-    for component in nx.strongly_connected_components(graph):
-        for a, b, data in graph.subgraph(component).edges(data=True):
-            if data["negative"]:
-                problems.append((data["where"], a, b))
-    return sorted(problems)
-
-
 class Engine:
     """Holds the loaded rule set; evaluate() judges one record at a time."""
 
     def __init__(self, book):
-        cycles = negation_cycles(book)
+        cycles = book.negation_cycles()
         if cycles:
             where, a, b = cycles[0]
             raise RuleError(f"{where}: {a} depends on {b} through negation or an aggregate inside a cycle (not stratifiable)")

@@ -7,11 +7,15 @@ import yaml
 
 from .paths import reference_dir
 
+# libyaml's safe loader when PyYAML has it (its wheels do): ~5x faster on our own reference
+# files, which a cold `eligo check` reads every time.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _load(name):
     path = reference_dir() / name
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle), path
+        return yaml.load(handle, Loader=SAFE_LOADER), path  # noqa: S506 - a safe loader
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .clauses import Atom, Const, FunctionValue, bound_value, match_pattern, parse_body, parse_program
+from .clauses import Aggregate, Atom, Const, FunctionValue, bound_value, match_pattern, parse_body, parse_program
 from .errors import RuleError
 from .paths import data_root, rules_dir
 from .predicates import BASE
@@ -125,6 +125,14 @@ class Rulebook:
             for crit in trial.criteria:
                 out += crit.clauses
         return out
+
+    def negation_cycles(self):
+        """[(where, a, b)]: a depends on b through a negation or an aggregate inside a cycle (not
+        stratifiable). Computed once and pickled with the parsed rules, so `eligo check` need not
+        import networkx (~0.15 s); a changed copy (dataclasses.replace) computes its own."""
+        if "_negation_cycles" not in self.__dict__:
+            self.__dict__["_negation_cycles"] = _negation_cycles(self.clauses)
+        return self.__dict__["_negation_cycles"]
 
     def program(self):
         """The whole program text for pyDatalog.load (clause texts only, no record values)."""
@@ -271,13 +279,42 @@ def build(root=None):
     return Rulebook(trials=trials, lib=lib, sha256=ruleset_sha256(lib_files, trial_files))
 
 
+def _negation_cycles(clauses):
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for clause in clauses:
+        head = clause.head.pred
+        graph.add_node(head)
+        for lit in clause.body:
+            if isinstance(lit, (Atom, FunctionValue)):
+                negative = (isinstance(lit, Atom) and lit.negated) or isinstance(clause.head, Aggregate)
+                if graph.has_edge(head, lit.pred):
+                    negative = negative or graph[head][lit.pred]["negative"]
+                graph.add_edge(head, lit.pred, negative=negative, where=clause.where)
+    problems = []
+    for component in nx.strongly_connected_components(graph):
+        for a, b, data in graph.subgraph(component).edges(data=True):
+            if data["negative"]:
+                problems.append((data["where"], a, b))
+    return sorted(problems)
+
+
+def _parser_code_sha():
+    """The code that shapes the pickled objects, so a changed parser never reads an old cache."""
+    digest = hashlib.sha256()
+    for name in ("clauses.py", "rulebook.py", "predicates.py", "reference.py"):
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _cache_file(sha256):
     """Parsed rule sets are cached per content hash: parsing five trials costs ~0.8 s of a cold
     `eligo check`. ELIGO_CACHE=off disables it; a cache that cannot be read or written is ignored."""
     from . import __version__
 
     root = os.environ.get("ELIGO_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eligo")
-    tag = f"{__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    tag = f"{__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{_parser_code_sha()}"
     return Path(root) / f"rulebook-{tag}-{sha256}.pickle"
 
 
@@ -295,6 +332,7 @@ def rulebook():
     except Exception:  # noqa: BLE001 - absent, stale or unreadable: rebuild
         pass
     book = build()
+    book.negation_cycles()   # cached with the rules
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")

@@ -29,3 +29,17 @@ def test_cache_can_be_switched_off(tmp_path):
     env = dict(os.environ, ELIGO_CACHE="off")
     run = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT, env=env)
     assert run.returncode == 0 and run.stdout.split()[1].isdigit()
+
+
+def test_a_cached_check_does_not_import_the_graph_library(tmp_path):
+    """networkx costs ~0.15 s to import; `eligo check` needs it only to test stratification, which
+    is done once and cached with the parsed rules."""
+    check = ("import sys; from reasoner.cli import run; "
+             "sys.argv = ['eligo', 'check', 'facts/patients/eligible-taormina.yaml', '--as-of', '2026-11-23'];\n"
+             "try:\n    run()\nexcept SystemExit as end:\n    assert end.code == 0, end.code\n"
+             "print('networkx' in sys.modules, file=sys.stderr)")
+    env = dict(os.environ, ELIGO_CACHE=str(tmp_path))
+    for expected in ("True", "False"):     # first run builds the cache (and checks), second reads it
+        run = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT, env=env)
+        assert run.returncode == 0, run.stderr
+        assert run.stderr.strip().splitlines()[-1] == expected

@@ -1,7 +1,7 @@
 """`eligo lint`: static checks of a rule set, each finding with file:line.
 
 Checks: syntax (and malformed rule files), undefined predicates, predicates defined but never
-used, arity clashes, unsafe variables (safety.py), negation cycles (engine.negation_cycles),
+used, arity clashes, unsafe variables (safety.py), negation cycles (Rulebook.negation_cycles),
 criteria lacking text / reading / holds / lacks rules, and criteria no test case names.
 A path is a rules root (lib/ + trials/ + tests/) or one trial file (rules/trials/x.yaml), which
 is then checked with its root's lib/ and tests/ only.
@@ -14,7 +14,6 @@ from pathlib import Path
 import yaml
 
 from ..clauses import Aggregate, Atom, FunctionValue, parse_program
-from ..engine import negation_cycles
 from ..errors import EligoError, InputError, RuleError
 from ..predicates import BASE
 from ..rulebook import HOLDS, LACKS, Rulebook, _relative, load_trial
@@ -111,7 +110,7 @@ def lint_root(root, trial_file=None):
     findings += arity(clauses)
     findings += [Finding(u.clause.file, u.clause.line, "unsafe", f"{u.var} in `{u.literal}`: {u.why}")
                  for u in unsafe(clauses, roots(book))]
-    for where, a, b in negation_cycles(book):
+    for where, a, b in book.negation_cycles():
         file, line = where.rsplit(":", 1)
         findings.append(Finding(file, int(line), "negation-cycle",
                                 f"{a} depends on itself through negation or an aggregate (via {b}): not stratifiable"))
