@@ -163,7 +163,8 @@ def _check_record(record, path, ctx):
 def _check_references(record, ctx):
     """Lesion ids are one name space (metastases and locoregional sites); an imaging study's
     regimen must be a listed regimen, or criteria reading it would silently see nothing."""
-    metastatic = {lesion.get("id") for lesion in record.get("metastases", [])}
+    # Entries already reported for a missing id are still checked here: compare only real ids.
+    metastatic = {lesion["id"] for lesion in record.get("metastases", []) if "id" in lesion}
     for i, site in enumerate(record.get("locoregional_lesions", [])):
         if site.get("id") in metastatic:
             ctx.problem(f"locoregional_lesions[{i}].id", "an id not used by a metastasis", site["id"])

@@ -28,6 +28,15 @@ def test_every_problem_is_reported_not_only_the_first(eligible):
     assert any("metastases[0].size_mm" in p for p in found) and any("patient.sex" in p for p in found)
 
 
+def test_lesions_without_ids_are_reported_not_a_crash(eligible):
+    """Found by the thorough hypothesis profile: the id cross-check ran on entries missing their id."""
+    eligible["metastases"].append({"organ": "liver"})
+    eligible["locoregional_lesions"] = [{"region": "breast"}]
+    found = problems(eligible)
+    assert any("metastases[3].id: expected this required field" in p for p in found), found
+    assert any("locoregional_lesions[0].id: expected this required field" in p for p in found), found
+
+
 @pytest.mark.parametrize("change, field, expected", [
     (lambda d: d["metastases"][0]["site"].update(vertebrae=["T13"]), "metastases[0].site.vertebrae[0]", "a vertebral level"),
     (lambda d: d["metastases"].append(copy.deepcopy(d["metastases"][0])), "metastases[3].id", "a unique id"),
