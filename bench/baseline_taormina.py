@@ -314,10 +314,10 @@ def criteria(p):
     run = p.longest_run()
     spine_possible = bool(vertebral) or p.bone_unknown() or cord
     finding_true = any(f.get(k) is True for k in SPINE_FINDINGS)
+    findings_false = all(f.get(k) is False for k in SPINE_FINDINGS)   # needed even without a spinal lesion
     out["E4"] = (run >= 4 or cord or finding_true or canal_high,
-                 (les is not None and not spine_possible and not finding_true)
-                 or (les is not None and run <= 3 and not canal_open and not p.bone_unknown() and not cord
-                     and all(f.get(k) is False for k in SPINE_FINDINGS)))
+                 findings_false and les is not None
+                 and (not spine_possible or (run <= 3 and not canal_open and not p.bone_unknown() and not cord)))
     # E5
     out["E5"] = (f.get("ct_contraindicated") is True and f.get("mri_contraindicated") is True,
                  f.get("ct_contraindicated") is False or f.get("mri_contraindicated") is False)
