@@ -18,7 +18,7 @@ from .records import MAX_BYTES, MAX_DEPTH, record_from_data, record_shaped
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
 # fast (reasoner/fastlog.py: the same rule files compiled bottom-up) is the default: it meets the
-# nightly-cohort target that pyDatalog misses ~2.4x (docs/screening.md); pydatalog, the engine of
+# nightly-cohort target that pyDatalog misses by ~1.5x (docs/screening.md); pydatalog, the engine of
 # check/explain/report, stays one flag away to cross-check a run.
 DEFAULT_ENGINE = "fast"
 STDIN = "-"
