@@ -11,7 +11,7 @@ looked for, which recorded items were examined, and why each fell short.
 import ast
 from dataclasses import dataclass
 
-from .clauses import COMPARE_FUNC, Aggregate, Atom, Comparison, Const, FunctionValue, Var, evaluate
+from .clauses import COMPARE_FUNC, Aggregate, Atom, Comparison, Const, FunctionValue, Var, bound_value, evaluate
 from .predicates import BASE
 
 MAX_REFUTATION_DEPTH = 4     # nested "why not" levels before a refutation is only stated
@@ -237,8 +237,8 @@ class Prover:
         if isinstance(lit, Comparison):
             return [self._compare(lit, bindings)]
         if isinstance(lit, FunctionValue):
-            keys = tuple(bound(t, bindings) for t in lit.args)
-            wanted = bound(lit.value, bindings)
+            keys = tuple(bound_value(t, bindings) for t in lit.args)
+            wanted = bound_value(lit.value, bindings)
             out = []
             for row in self.function_rows(lit.func, keys):
                 extended = unify(lit.args + (lit.value,), row, dict(bindings))
@@ -247,7 +247,7 @@ class Prover:
             if not out:
                 out.append((False, bindings, ("nofn", lit, keys, wanted)))
             return out
-        pattern = tuple(bound(t, bindings) for t in lit.args)
+        pattern = tuple(bound_value(t, bindings) for t in lit.args)
         rows = self.matches(lit.pred, pattern)
         if lit.negated:
             if rows:
@@ -390,14 +390,6 @@ def _heads(defs, pred):
             index.setdefault(tuple(values[i] for i in positions), []).append((consts, clause))
         _HEADS[key] = (positions, index)
     return _HEADS[key]
-
-
-def bound(term, bindings):
-    if isinstance(term, Const):
-        return term.value
-    if isinstance(term, Var):
-        return bindings.get(term.name)
-    return None
 
 
 def unify(terms, values, bindings, partial=False):
