@@ -61,7 +61,7 @@ class CaseResult:
         return not self.mismatches
 
 
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+class LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """Safe YAML (libyaml when available: test files are long) that records each mapping's line."""
 
     def construct_mapping(self, node, deep=False):
@@ -156,7 +156,7 @@ def load_cases(path):
     path = Path(path)
     name = str(path)
     try:
-        doc = yaml.load(read_bytes(path).decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(read_bytes(path).decode("utf-8"), Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise InputError(f"{name}: invalid YAML ({err})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list) or not doc.get("trial"):

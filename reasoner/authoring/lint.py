@@ -17,7 +17,7 @@ from ..clauses import Aggregate, Atom, FunctionValue, parse_program
 from ..errors import EligoError, InputError, RuleError
 from ..predicates import BASE
 from ..rulebook import HOLDS, LACKS, Rulebook, _relative, load_trial
-from .cases import load_cases, named_criteria
+from .cases import LineLoader, load_cases, named_criteria
 from .runner import is_rules_root
 from .safety import unsafe
 
@@ -118,18 +118,11 @@ def lint_root(root, trial_file=None):
     return findings
 
 
-class _CriteriaLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    def construct_mapping(self, node, deep=False):
-        mapping = super().construct_mapping(node, deep=True)
-        mapping["__line__"] = node.start_mark.line + 1
-        return mapping
-
-
 def criterion_fields(path):
     """Criteria lacking text, reading, holds or lacks (all reported, not just the first)."""
     file = _relative(path)
     try:
-        doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CriteriaLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
     except (yaml.YAMLError, UnicodeDecodeError):
         return []    # load_trial reports it
     out = []
