@@ -59,6 +59,7 @@ def screen(input_spec, trials, as_of, workers, out, fmt, errors, funnel_path, ba
     fail validation or evaluation are reported in the errors stream and the run goes on.
     """
     from .errors import InputError
+    from .screen import DEFAULT_ENGINE
     from .screen_output import row_format
     from .screen_run import Settings, run
 
@@ -69,7 +70,7 @@ def screen(input_spec, trials, as_of, workers, out, fmt, errors, funnel_path, ba
     settings = Settings(input=input_spec, as_of=as_of, trial_ids=list(trials) or None, out=out,
                         fmt=row_format(out, fmt), errors=errors, workers=workers or _default_workers(),
                         batch_size=batch_size, backend=backend, scheduler=scheduler, resume=resume,
-                        **({"engine": engine_name} if engine_name else {}))
+                        engine=engine_name or DEFAULT_ENGINE)
     summary = run(settings)
     table = summary.funnel.table()
     click.echo(table, file=sys.stdout if out else sys.stderr, nl=False)

@@ -177,6 +177,5 @@ def engine():
     if eng is None:
         from .rulebook import rulebook
 
-        with _PYDATALOG_LOCK:
-            eng = _LOCAL.engine = Engine(rulebook())
+        eng = _LOCAL.engine = Engine(rulebook())   # Engine() takes the pyDatalog lock
     return eng

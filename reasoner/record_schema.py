@@ -131,14 +131,14 @@ def _check_ps(entry, path, ctx):
     return entry
 
 
-def _check_regimen(regimen, path, ctx):
+def _check_period(period, path, ctx):
     """A period (start, end, ongoing): end after start, and not both ended and ongoing (with both,
     leaving either out would flip a criterion: the contradiction must not reach the rules)."""
-    if "start" in regimen and "end" in regimen and regimen["end"] < regimen["start"]:
-        ctx.problem(f"{path}.end", f"a date on or after start {regimen['start'].isoformat()}", regimen["end"].isoformat())
-    if regimen.get("ongoing") is True and "end" in regimen:
+    if "start" in period and "end" in period and period["end"] < period["start"]:
+        ctx.problem(f"{path}.end", f"a date on or after start {period['start'].isoformat()}", period["end"].isoformat())
+    if period.get("ongoing") is True and "end" in period:
         ctx.problem(f"{path}.ongoing", "false or left out when end is given (end is the last day; leave it out while ongoing)", True)
-    return regimen
+    return period
 
 
 def _list_section(value):
@@ -247,7 +247,7 @@ REGIMEN = Obj({
     "last_response": Enum(*RESPONSES, doc="response at the most recent evaluation"),
     "evaluations": Num(0, 1000, integer=True, doc="number of tumour evaluations on this regimen"),
     "stop_reason": Enum("progression", "toxicity", "completed", "patient_choice", "other", doc="why it ended"),
-}, required=("id", "drugs", "setting", "start"), post=_check_regimen, doc="one systemic regimen")
+}, required=("id", "drugs", "setting", "start"), post=_check_period, doc="one systemic regimen")
 
 RADIOTHERAPY = Obj({
     "id": Str(60, doc="course id"),
@@ -342,7 +342,7 @@ OTHER_TRIAL = Obj({
     "start": Date(doc="first day of participation"),
     "end": Date(doc="last day of participation (last study treatment or visit); leave out while ongoing"),
     "ongoing": Bool(doc="still participating on the evaluation date"),
-}, required=("id",), post=_check_regimen, doc="participation in another clinical trial")
+}, required=("id",), post=_check_period, doc="participation in another clinical trial")
 
 RECORD = Obj({
     "schema_version": Choice(lambda v: (v, None) if type(v) in (int, SourceInt) and v == SCHEMA_VERSION else (None, f"{SCHEMA_VERSION}"),

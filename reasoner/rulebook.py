@@ -268,6 +268,10 @@ def ruleset_sha256(lib_files, trial_files):
 def build(root=None):
     """Parse every rule file under root (default: the installed rules/)."""
     lib_files, trial_files = rule_files(root)
+    return _parse(lib_files, trial_files, ruleset_sha256(lib_files, trial_files))
+
+
+def _parse(lib_files, trial_files, sha256):
     lib = []
     for path in lib_files:
         text = path.read_text(encoding="utf-8")
@@ -276,7 +280,7 @@ def build(root=None):
     for path in trial_files:
         trial = load_trial(path)
         trials[trial.id] = trial
-    return Rulebook(trials=trials, lib=lib, sha256=ruleset_sha256(lib_files, trial_files))
+    return Rulebook(trials=trials, lib=lib, sha256=sha256)
 
 
 def _negation_cycles(clauses):
@@ -323,7 +327,7 @@ def rulebook():
     lib_files, trial_files = rule_files()
     sha256 = ruleset_sha256(lib_files, trial_files)
     if os.environ.get("ELIGO_CACHE") == "off":
-        return build()
+        return _parse(lib_files, trial_files, sha256)
     path = _cache_file(sha256)
     try:
         book = pickle.loads(path.read_bytes())  # noqa: S301 - our own cache, keyed by the rules' hash
@@ -331,7 +335,7 @@ def rulebook():
             return book
     except Exception:  # noqa: BLE001 - absent, stale or unreadable: rebuild
         pass
-    book = build()
+    book = _parse(lib_files, trial_files, sha256)
     book.negation_cycles()   # cached with the rules
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

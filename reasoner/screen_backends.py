@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from functools import partial
 
 from .errors import InputError
-from .screen import DEFAULT_ENGINE, judge_batch, warm_up
+from .screen import judge_batch, warm_up
 
 BACKENDS = ("local", "dask")
 
@@ -47,7 +47,7 @@ def _start_method():
 
 
 @contextmanager
-def local(workers, as_of, trial_ids, engine_name=DEFAULT_ENGINE):
+def local(workers, as_of, trial_ids, engine_name):
     """(submit, in_flight). One worker: this process. More: a pool of processes, each warmed up once."""
     work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name)
     if workers == 1:
@@ -64,7 +64,7 @@ def local(workers, as_of, trial_ids, engine_name=DEFAULT_ENGINE):
 
 
 @contextmanager
-def dask(scheduler, workers, as_of, trial_ids, engine_name=DEFAULT_ENGINE):
+def dask(scheduler, workers, as_of, trial_ids, engine_name):
     """(submit, in_flight) on a Dask scheduler, or on a LocalCluster of `workers` processes without one."""
     try:
         from distributed import Client, LocalCluster
@@ -90,7 +90,7 @@ def dask(scheduler, workers, as_of, trial_ids, engine_name=DEFAULT_ENGINE):
             cluster.close()
 
 
-def backend(name, workers, as_of, trial_ids, scheduler=None, engine_name=DEFAULT_ENGINE):
+def backend(name, workers, as_of, trial_ids, scheduler, engine_name):
     if name == "dask":
         return dask(scheduler, workers, as_of, trial_ids, engine_name)
     return local(workers, as_of, trial_ids, engine_name)

@@ -28,6 +28,19 @@ def test_every_problem_is_reported_not_only_the_first(eligible):
     assert any("metastases[0].size_mm" in p for p in found) and any("patient.sex" in p for p in found)
 
 
+@pytest.mark.parametrize("section, entry", [
+    ("systemic_therapy", {"id": "M9", "drugs": ["letrozole"], "setting": "metastatic", "start": "2025-01-01",
+                          "end": "2025-06-01", "ongoing": True}),
+    ("other_trials", {"id": "T9", "start": "2025-01-01", "end": "2025-06-01", "ongoing": True}),
+])
+def test_a_period_cannot_be_both_ended_and_ongoing(eligible, section, entry):
+    """Rules rely on it (the mutation-test survivors it makes equivalent are listed in docs/authoring.md)."""
+    eligible.setdefault(section, []).append(entry)
+    index = len(eligible[section]) - 1
+    assert problems(eligible) == [f"patient.yaml: {section}[{index}].ongoing: expected false or left out when end "
+                                  "is given (end is the last day; leave it out while ongoing), got true"]
+
+
 def test_lesions_without_ids_are_reported_not_a_crash(eligible):
     """Found by the thorough hypothesis profile: the id cross-check ran on entries missing their id."""
     eligible["metastases"].append({"organ": "liver"})

@@ -19,14 +19,10 @@ from reasoner.errors import InputError
 from reasoner.screen_run import Progress, Settings, run
 
 
-def _cohort_module():
-    return bench_module("cohort")
-
-
 def write_cohort(path, n, seed=11):
     """n synthetic records with an invalid line every 25 lines (they must not be lost either)."""
     lines = []
-    for i, rec in enumerate(_cohort_module().generate(n, seed)):
+    for i, rec in enumerate(bench_module("cohort").generate(n, seed)):
         if i % 25 == 7:
             lines.append('{"schema_version": 1, "patient": {"id": "BAD-%d", "birth_date": "2999-01-01"}}' % i)
         lines.append(json.dumps(rec))

@@ -16,6 +16,7 @@ import yaml
 
 from ..errors import EligoError, InputError
 from ..records import parse_text, read_bytes, record_from_data
+from ..reference import SAFE_LOADER
 
 OUTCOMES = ("pass", "fail", "unknown")
 VERDICTS = ("eligible", "ineligible", "indeterminate")
@@ -61,7 +62,7 @@ class CaseResult:
         return not self.mismatches
 
 
-class LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+class LineLoader(SAFE_LOADER):
     """Safe YAML (libyaml when available: test files are long) that records each mapping's line."""
 
     def construct_mapping(self, node, deep=False):
