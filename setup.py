@@ -46,7 +46,7 @@ setup(
         "dask": ["dask[distributed]>=2024.1"],
     },
     entry_points={
-        "console_scripts": ["eligo = reasoner.cli:run"],
+        "console_scripts": ["eligo = reasoner.cli.main:run"],
         "pytest11": ["eligo_rules = reasoner.authoring.plugin"],   # rules/tests/*.yaml under plain pytest
     },
 )

@@ -24,7 +24,7 @@ from cohort import AS_OF, generate  # noqa: E402
 def judge_in_process(datas, trial_ids):
     """Seconds to validate and judge every record (engine already warm)."""
     from reasoner.pipeline import judge
-    from reasoner.records import record_from_data
+    from reasoner.record.read import record_from_data
 
     start = time.perf_counter()
     for i, data in enumerate(datas):
@@ -39,7 +39,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     datas = [json.loads(json.dumps(d, default=str)) for d in generate(args.records, 1)]
 
-    from reasoner.engine import engine
+    from reasoner.logic.engine import engine
 
     start = time.perf_counter()
     engine()

@@ -47,10 +47,10 @@ def main():
 
     import datetime as dt
 
-    from reasoner.engine import engine
-    from reasoner.explain import explain
+    from reasoner.explain.graph import explain
+    from reasoner.logic.engine import engine
+    from reasoner.logic.rulebook import rulebook
     from reasoner.pipeline import load_input
-    from reasoner.rulebook import rulebook
 
     trials = list(rulebook().trials)
     eligo = str(Path(sys.executable).with_name("eligo"))

@@ -115,7 +115,7 @@ def baseline(cohort):
 
 def eligo_taormina(out):
     """{source: (verdict, {criterion: outcome})} from the result rows (pass = neither failing nor unknown)."""
-    from reasoner.rulebook import rulebook
+    from reasoner.logic.rulebook import rulebook
 
     ids = [c.id for c in rulebook().trial("taormina").criteria]
     results = {}
@@ -160,8 +160,8 @@ def check_process_time(runs=3):
 def profile(n, engine):
     """Where one worker's time goes: validation + judging n synthetic patients in this process."""
     from reasoner.pipeline import judge
-    from reasoner.records import record_from_data
-    from reasoner.screen import evaluator
+    from reasoner.record.read import record_from_data
+    from reasoner.screen.cohort import evaluator
 
     records = list(generate(n, seed=99))
     judge(record_from_data(records[0], "warm", AS_OF), None, evaluator(engine))
@@ -187,7 +187,7 @@ def main(argv=None):
     parser.add_argument("--engines", nargs="+", default=["pydatalog", "fast"], choices=["pydatalog", "fast"])
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile judging N patients")
     args = parser.parse_args(argv)
-    from reasoner.rulebook import build, rulebook
+    from reasoner.logic.rulebook import build, rulebook
 
     trials = list(rulebook().trials)
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="eligo-bench-"))

@@ -4,11 +4,11 @@ import hashlib
 import sys
 from dataclasses import dataclass
 
-from .engine import engine
-from .fhir import import_fhir, is_fhir
-from .records import parse_text, read_bytes, validate
-from .rulebook import rulebook
-from .verdict import trial_verdicts
+from .fhir.importer import import_fhir, is_fhir
+from .logic.engine import engine
+from .logic.rulebook import rulebook
+from .record.read import parse_text, read_bytes, validate
+from .verdict.outcomes import trial_verdicts
 
 
 @dataclass

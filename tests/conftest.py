@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from reasoner.pipeline import judge
-from reasoner.records import record_from_data
+from reasoner.record.read import record_from_data
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 23)

@@ -1,6 +1,6 @@
 """Hypothesis strategies for patient records, derived from the record schema itself.
 
-Walking reasoner.record_schema.RECORD (rather than a hand-written copy of it) means a field
+Walking reasoner.record.format.RECORD (rather than a hand-written copy of it) means a field
 another helper adds is generated too, and so reaches the rules that read it. A few places need
 clinical sense the schema cannot give (lab units that convert, vertebral runs, plausible ages,
 values on the trials' thresholds); those are overrides by path. `repair` then makes the
@@ -24,13 +24,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from reasoner.errors import RecordError
-from reasoner.facts import SECTIONS_WITH_ITEMS
+from reasoner.logic.rulebook import rulebook
 from reasoner.paths import reference_dir
-from reasoner.record_schema import FINDINGS, RECORD
-from reasoner.records import record_from_data
-from reasoner.reference import reference
-from reasoner.rulebook import rulebook
-from reasoner.schema import Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
+from reasoner.record.facts import SECTIONS_WITH_ITEMS
+from reasoner.record.format import FINDINGS, RECORD
+from reasoner.record.read import record_from_data
+from reasoner.record.reference import reference
+from reasoner.record.validator import Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 23)
@@ -98,7 +98,7 @@ def lab_units():
 
 @st.composite
 def labs(draw):
-    from reasoner.units import factor
+    from reasoner.record.units import factor
 
     test = draw(st.sampled_from(sorted(reference().labs)))
     unit = draw(st.sampled_from(lab_units()[test]))

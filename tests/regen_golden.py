@@ -31,7 +31,7 @@ def cases():
 
 def render(path, trial):
     """The tree a user gets from `eligo explain <path> --trial <trial> --as-of AS_OF` in the repo root."""
-    from reasoner.explain import explain
+    from reasoner.explain.graph import explain
     from reasoner.pipeline import load_input
     from reasoner.render.tree import render_tree
     from tests.conftest import AS_OF

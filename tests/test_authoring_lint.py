@@ -4,7 +4,7 @@ from click.testing import CliRunner
 from tiny_rules import CASES, LIB, TRIAL, line_of, write_tiny
 
 from reasoner.authoring.lint import lint
-from reasoner.cli import main
+from reasoner.cli.main import main
 
 
 def findings(root, path=None):
@@ -28,8 +28,8 @@ def test_undefined_predicate_and_arity_clash(tmp_path):
     line = line_of(root, "known_agee")
     found = findings(root)
     assert ("trials/tiny.yaml", line, "undefined",
-            "known_agee/2 is neither a base predicate (reasoner/predicates.py) nor defined by a rule") in found
-    assert ("trials/tiny.yaml", line, "arity", "age_years used with 3 arguments, but it has 2 at reasoner/predicates.py") in found
+            "known_agee/2 is neither a base predicate (reasoner/record/predicates.py) nor defined by a rule") in found
+    assert ("trials/tiny.yaml", line, "arity", "age_years used with 3 arguments, but it has 2 at reasoner/record/predicates.py") in found
 
 
 def test_unused_helper_and_lib_predicate(tmp_path):

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from tiny_rules import TRIAL, line_of, write_tiny
 
 from reasoner.authoring.mutate import KILLED, SURVIVED, TIMEOUT, mutants, run
-from reasoner.cli import main
-from reasoner.rulebook import build
+from reasoner.cli.main import main
+from reasoner.logic.rulebook import build
 
 
 def test_mutants_of_a_clause(tmp_path):

@@ -7,9 +7,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from tiny_rules import HEADER, line_of, write_tiny
 
-from reasoner.cli import main
-from reasoner.engine import engine
-from reasoner.records import record_from_data
+from reasoner.cli.main import main
+from reasoner.logic.engine import engine
+from reasoner.record.read import record_from_data
 
 ROOT = Path(__file__).resolve().parent.parent
 

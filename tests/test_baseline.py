@@ -5,10 +5,10 @@ import json
 
 from conftest import AS_OF, bench_module
 
-from reasoner.fastlog import fast_engine
+from reasoner.logic.fastlog import fast_engine
+from reasoner.logic.rulebook import rulebook
 from reasoner.pipeline import judge
-from reasoner.records import record_from_data
-from reasoner.rulebook import rulebook
+from reasoner.record.read import record_from_data
 
 
 def test_the_baseline_agrees_with_eligo_on_every_taormina_criterion():

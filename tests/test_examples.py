@@ -34,5 +34,5 @@ def test_example_gives_its_documented_verdicts(path):
 
 
 def test_patient_record_doc_is_generated_from_the_schema():
-    run = subprocess.run([sys.executable, "-m", "reasoner.docgen", "--check"], capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run([sys.executable, "-m", "reasoner.record.docgen", "--check"], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr

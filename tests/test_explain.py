@@ -6,12 +6,12 @@ import copy
 import pytest
 import yaml
 
-from reasoner.engine import engine
 from reasoner.errors import InputError
-from reasoner.explain import explain
-from reasoner.records import record_from_data
+from reasoner.explain.graph import explain
+from reasoner.logic.engine import engine
+from reasoner.logic.rulebook import rulebook
+from reasoner.record.read import record_from_data
 from reasoner.render.tree import render_tree
-from reasoner.rulebook import rulebook
 from tests.conftest import AS_OF, ROOT
 from tests.test_explain_exact import check, children
 
@@ -209,7 +209,7 @@ def test_session_retracts_the_patients_facts_whatever_happens(eligible):
 
 def test_long_refutations_are_cut_and_say_so(eligible):
     """More candidates than MAX_ATTEMPTS: the first ones are shown and the label says so."""
-    from reasoner.proofs import MAX_ATTEMPTS
+    from reasoner.logic.proofs import MAX_ATTEMPTS
 
     eligible["toxicities"] = [{"name": f"toxicity {i}", "grade": 1, "stable": True} for i in range(MAX_ATTEMPTS + 5)]
     graph = graph_of(eligible, "I15")
@@ -220,8 +220,8 @@ def test_long_refutations_are_cut_and_say_so(eligible):
 
 
 def test_refutations_beyond_the_depth_limit_and_without_rules_are_stated(eligible):
-    from reasoner.explain import Builder
-    from reasoner.proofs import MAX_REFUTATION_DEPTH, Refutation
+    from reasoner.explain.graph import Builder
+    from reasoner.logic.proofs import MAX_REFUTATION_DEPTH, Refutation
 
     record = record_from_data(eligible, "p.yaml", AS_OF)
     with engine().patient(record) as session:
@@ -241,8 +241,8 @@ def test_every_base_predicate_reads_as_words_with_its_values_in_place():
     whose placeholders fit its arguments."""
     import re
 
-    from reasoner.phrasebook import BASE_PHRASES
-    from reasoner.predicates import BASE
+    from reasoner.explain.phrasebook import BASE_PHRASES
+    from reasoner.record.predicates import BASE
 
     for name, pred in BASE.items():
         assert name in BASE_PHRASES, f"no phrase for {name}"
@@ -251,7 +251,7 @@ def test_every_base_predicate_reads_as_words_with_its_values_in_place():
 
 
 def test_a_lesion_change_reads_in_the_record_units():
-    from reasoner.phrasebook import Phrasebook
+    from reasoner.explain.phrasebook import Phrasebook
 
     book = Phrasebook(rulebook())
     shown = book.atom("lesion_change", ("patient", "L1", "size", 12500, 16000))

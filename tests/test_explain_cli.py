@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 
-from reasoner.cli import main
+from reasoner.cli.main import main
 from tests.conftest import ROOT
 
 INELIGIBLE = "facts/patients/ineligible-taormina.yaml"
@@ -116,7 +116,7 @@ def test_a_real_process_reports_a_bad_criterion_without_traceback():
 
 
 def test_several_trials_in_one_graph():
-    from reasoner.rulebook import rulebook
+    from reasoner.logic.rulebook import rulebook
 
     book = rulebook()
     ids = list(book.trials)

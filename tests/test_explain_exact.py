@@ -12,14 +12,14 @@ import dataclasses
 
 import pytest
 
-from reasoner.clauses import COMPARE_FUNC, Atom, Comparison, Const, FunctionValue, Var, evaluate
-from reasoner.engine import PATIENT, engine
-from reasoner.explain import explain
-from reasoner.facts import facts_of, reference_facts
+from reasoner.explain.graph import explain
+from reasoner.logic.clauses import COMPARE_FUNC, Atom, Comparison, Const, FunctionValue, Var, evaluate
+from reasoner.logic.engine import PATIENT, engine
+from reasoner.logic.rulebook import rulebook
 from reasoner.pipeline import load_input
-from reasoner.predicates import BASE
-from reasoner.rulebook import rulebook
-from reasoner.verdict import ELIGIBLE, INELIGIBLE, trial_verdicts
+from reasoner.record.facts import facts_of, reference_facts
+from reasoner.record.predicates import BASE
+from reasoner.verdict.outcomes import ELIGIBLE, INELIGIBLE, trial_verdicts
 from tests.conftest import AS_OF, ROOT
 
 EXAMPLES = sorted((ROOT / "facts" / "patients").glob("*.yaml"))
@@ -194,7 +194,7 @@ def test_every_criterion_of_every_example_is_explained_exactly(path):
 
 def test_checker_catches_a_wrong_source_path_and_a_false_binding(eligible):
     """The checker itself can fail: tamper with a graph and it must object."""
-    from reasoner.records import record_from_data
+    from reasoner.record.read import record_from_data
 
     record = record_from_data(eligible, "p.yaml", AS_OF)
     graph = explain(record, ["taormina"])

@@ -2,9 +2,9 @@
 
 import datetime as dt
 
-from reasoner.facts import age_in_years, facts_of
-from reasoner.predicates import BASE
-from reasoner.records import record_from_data
+from reasoner.record.facts import age_in_years, facts_of
+from reasoner.record.predicates import BASE
+from reasoner.record.read import record_from_data
 from tests.conftest import AS_OF
 
 

@@ -8,11 +8,11 @@ import pytest
 from conftest import AS_OF, bench_module
 
 from reasoner.authoring.cases import case_files, load_cases, run_case
-from reasoner.clauses import parse_program
-from reasoner.engine import engine
 from reasoner.errors import RuleError
-from reasoner.fastlog import Program, fast_engine
-from reasoner.records import record_from_data
+from reasoner.logic.clauses import parse_program
+from reasoner.logic.engine import engine
+from reasoner.logic.fastlog import Program, fast_engine
+from reasoner.record.read import record_from_data
 
 
 @pytest.mark.parametrize("path", case_files(), ids=lambda p: p.name)
@@ -114,8 +114,8 @@ def test_screening_with_the_fast_engine_gives_the_same_rows(tmp_path):
     import io
     import json
 
-    from reasoner.screen_run import Settings
-    from reasoner.screen_run import run as screen
+    from reasoner.screen.run import Settings
+    from reasoner.screen.run import run as screen
 
     path = tmp_path / "c.jsonl"
     module = bench_module("cohort")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from reasoner.errors import InputError
-from reasoner.fhir import import_fhir
-from reasoner.fhir_therapy import Use, group
-from reasoner.records import record_from_data
+from reasoner.fhir.importer import import_fhir
+from reasoner.fhir.therapy import Use, group
+from reasoner.record.read import record_from_data
 
 DATA = Path(__file__).resolve().parent / "data" / "fhir"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "fhir"

@@ -9,8 +9,8 @@ import yaml
 from click.testing import CliRunner
 from conftest import outcomes
 
-from reasoner import fhir_codes
-from reasoner.cli import main
+from reasoner.cli.main import main
+from reasoner.fhir import codes as fhir_codes
 
 DATA = Path(__file__).resolve().parent / "data" / "fhir"
 APP = str(DATA / "mitre" / "ctm-app_TrialMatching_Patient01.json")

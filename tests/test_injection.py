@@ -14,9 +14,9 @@ import sys
 import pytest
 import yaml
 
-from reasoner.engine import engine
+from reasoner.logic.engine import engine
 from reasoner.pipeline import judge
-from reasoner.records import record_from_data
+from reasoner.record.read import record_from_data
 from tests.conftest import AS_OF, EXAMPLE, ROOT
 
 INJECTIONS = (

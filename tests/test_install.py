@@ -33,4 +33,4 @@ def test_installed_copy_finds_rules_and_facts(tmp_path):
                            capture_output=True, text=True, cwd=tmp_path, env=env)
     assert where.stdout.strip() == str(venv / "share" / "eligo")
     script = (venv / "bin" / "eligo").read_text()
-    assert "from reasoner.cli import run" in script
+    assert "from reasoner.cli.main import run" in script

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from reasoner.engine import PATIENT, engine
-from reasoner.facts import facts_of, months_between
-from reasoner.records import record_from_data
+from reasoner.logic.engine import PATIENT, engine
+from reasoner.record.facts import facts_of, months_between
+from reasoner.record.read import record_from_data
 from tests.conftest import AS_OF
 
 

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from reasoner.engine import PATIENT, engine
-from reasoner.records import record_from_data
+from reasoner.logic.engine import PATIENT, engine
+from reasoner.record.read import record_from_data
 from tests.conftest import AS_OF
 
 BASE = {"schema_version": 1, "patient": {"id": "L1"}}

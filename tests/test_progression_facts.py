@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from reasoner.errors import EligoError
-from reasoner.facts import facts_of
-from reasoner.records import record_from_data
+from reasoner.record.facts import facts_of
+from reasoner.record.read import record_from_data
 from tests.conftest import AS_OF, ROOT
 
 COSMO = ROOT / "facts" / "patients" / "eligible-cosmo.yaml"

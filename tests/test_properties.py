@@ -29,15 +29,15 @@ import yaml
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
-from reasoner.engine import engine
 from reasoner.errors import InputError, RecordError
+from reasoner.logic.engine import engine
+from reasoner.logic.rulebook import dependencies, rulebook
 from reasoner.pipeline import judge
-from reasoner.record_schema import RECORD
-from reasoner.records import parse_text, record_from_data
+from reasoner.record.format import RECORD
+from reasoner.record.read import parse_text, record_from_data
 from reasoner.render.result import dumps, result_document
 from reasoner.render.text import render_check
-from reasoner.rulebook import dependencies, rulebook
-from reasoner.verdict import ELIGIBLE, INDETERMINATE, INELIGIBLE, UNKNOWN
+from reasoner.verdict.outcomes import ELIGIBLE, INDETERMINATE, INELIGIBLE, UNKNOWN
 from tests.record_strategies import (
     AS_OF,
     FINDING_KEYS,

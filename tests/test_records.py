@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from reasoner.errors import RecordError
-from reasoner.records import record_from_data
+from reasoner.record.read import record_from_data
 from tests.conftest import AS_OF
 
 

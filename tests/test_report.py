@@ -17,12 +17,12 @@ import yaml
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
-from reasoner.cli import main
-from reasoner.cli_report import render
-from reasoner.explain import explain
+from reasoner.cli.main import main
+from reasoner.cli.report import render
+from reasoner.explain.graph import explain
+from reasoner.logic.rulebook import rulebook
 from reasoner.pipeline import load_input
 from reasoner.render.graph_export import to_document
-from reasoner.rulebook import rulebook
 from tests.conftest import EXAMPLE, ROOT
 
 INELIGIBLE = "facts/patients/ineligible-taormina.yaml"

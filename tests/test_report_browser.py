@@ -19,7 +19,7 @@ from html import unescape
 
 import pytest
 
-from reasoner.cli_report import render
+from reasoner.cli.report import render
 from reasoner.pipeline import load_input
 from tests.conftest import AS_OF, ROOT
 

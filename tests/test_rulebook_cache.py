@@ -6,7 +6,7 @@ import sys
 
 from tests.conftest import ROOT
 
-PROBE = "from reasoner.rulebook import rulebook; b = rulebook(); print(b.sha256, len(b.clauses))"
+PROBE = "from reasoner.logic.rulebook import rulebook; b = rulebook(); print(b.sha256, len(b.clauses))"
 
 
 def probe(cache):
@@ -34,7 +34,7 @@ def test_cache_can_be_switched_off(tmp_path):
 def test_a_cached_check_does_not_import_the_graph_library(tmp_path):
     """networkx costs ~0.15 s to import; `eligo check` needs it only to test stratification, which
     is done once and cached with the parsed rules."""
-    check = ("import sys; from reasoner.cli import run; "
+    check = ("import sys; from reasoner.cli.main import run; "
              "sys.argv = ['eligo', 'check', 'facts/patients/eligible-taormina.yaml', '--as-of', '2026-11-23'];\n"
              "try:\n    run()\nexcept SystemExit as end:\n    assert end.code == 0, end.code\n"
              "print('networkx' in sys.modules, file=sys.stderr)")

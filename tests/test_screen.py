@@ -11,14 +11,14 @@ import yaml
 from click.testing import CliRunner
 from conftest import AS_OF, EXAMPLE, ROOT
 
-from reasoner import screen as screen_module
-from reasoner.cli import main
+from reasoner.cli.main import main
 from reasoner.errors import InputError, RuleConflict
-from reasoner.funnel import Funnel, StageFunnel
-from reasoner.rulebook import rulebook
-from reasoner.screen import Item, judge_item, open_items, parse_line
-from reasoner.screen_backends import ordered
-from reasoner.screen_run import Progress, Settings, run
+from reasoner.logic.rulebook import rulebook
+from reasoner.screen import cohort as screen_module
+from reasoner.screen.backends import ordered
+from reasoner.screen.cohort import Item, judge_item, open_items, parse_line
+from reasoner.screen.funnel import Funnel, StageFunnel
+from reasoner.screen.run import Progress, Settings, run
 
 
 def example():
@@ -293,8 +293,8 @@ def test_open_items_numbers_lines_and_skips_blank_ones():
 
 @pytest.mark.parametrize("engine_name", ["pydatalog", "fast"])
 def test_the_worker_reuses_one_engine(monkeypatch, engine_name):
-    from reasoner import engine as engine_module
-    from reasoner import fastlog
+    from reasoner.logic import engine as engine_module
+    from reasoner.logic import fastlog
 
     module, name = (engine_module, "Engine") if engine_name == "pydatalog" else (fastlog, "FastEngine")
     built = []

@@ -7,7 +7,7 @@ import pytest
 from conftest import AS_OF, EXAMPLE
 
 from reasoner.errors import InputError
-from reasoner.screen_run import Settings, run
+from reasoner.screen.run import Settings, run
 
 distributed = pytest.importorskip("distributed")   # the optional extra `eligo[dask]` (installed in CI)
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import AS_OF, ROOT, bench_module
 
 from reasoner.errors import InputError
-from reasoner.screen_run import Progress, Settings, run
+from reasoner.screen.run import Progress, Settings, run
 
 
 def write_cohort(path, n, seed=11):
@@ -158,7 +158,7 @@ def test_resume_without_a_checkpoint(tmp_path, small_cohort):
 
 DYING_WORKER = """
 import io, os, sys, datetime as dt
-import reasoner.screen as screen
+import reasoner.screen.cohort as screen
 real = screen.judge_item
 def judge_item(item, *args):
     if item.index == 12:
@@ -166,7 +166,7 @@ def judge_item(item, *args):
     return real(item, *args)
 screen.judge_item = judge_item
 from reasoner.errors import EligoError
-from reasoner.screen_run import Settings, run
+from reasoner.screen.run import Settings, run
 try:
     run(Settings(input=sys.argv[1], as_of=dt.date(2026, 11, 23), trial_ids=["taormina"], out=sys.argv[2],
                  workers=2, batch_size=5), stderr=io.StringIO())

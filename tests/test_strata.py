@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from reasoner.engine import Evaluation
 from reasoner.errors import RuleConflict, RuleError
+from reasoner.logic.engine import Evaluation
+from reasoner.logic.rulebook import STRATUM, load_trial, rulebook
 from reasoner.pipeline import judge, load_input
 from reasoner.render.result import dumps, result_document
 from reasoner.render.text import render_check
-from reasoner.rulebook import STRATUM, load_trial, rulebook
-from reasoner.verdict import strata_of
+from reasoner.verdict.outcomes import strata_of
 from tests.conftest import AS_OF, ROOT
 
 PATIENTS = ROOT / "facts" / "patients"

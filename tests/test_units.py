@@ -5,8 +5,8 @@ import json
 import pytest
 
 from reasoner.paths import reference_dir
-from reasoner.reference import reference
-from reasoner.units import UnitError, _live_factor, factor
+from reasoner.record.reference import reference
+from reasoner.record.units import UnitError, _live_factor, factor
 
 
 def test_every_cached_factor_matches_the_units_library():

@@ -1,1 +1,2 @@
-"""Rule-author toolkit: rule test cases, their runner, coverage, lint and mutation testing."""
+"""Rule-author toolkit: rule-test cases and their pytest plugin, coverage, lint and mutation
+testing. Reads the same rule files the engine loads; a driver, like the CLI."""

@@ -15,8 +15,8 @@ from pathlib import Path
 import yaml
 
 from ..errors import EligoError, InputError
-from ..records import parse_text, read_bytes, record_from_data
-from ..reference import SAFE_LOADER
+from ..record.read import parse_text, read_bytes, record_from_data
+from ..record.reference import SAFE_LOADER
 
 OUTCOMES = ("pass", "fail", "unknown")
 VERDICTS = ("eligible", "ineligible", "indeterminate")
@@ -217,7 +217,7 @@ def case_record(case):
 def judge_with(eng, record, trial):
     """pipeline.judge for one trial against a given engine (a rule set other than the installed one)."""
     from ..pipeline import Judgement
-    from ..verdict import trial_verdicts
+    from ..verdict.outcomes import trial_verdicts
 
     evaluation = eng.evaluate(record, [trial])
     return Judgement(record, eng.book, evaluation, trial_verdicts(eng.book, evaluation, [trial]))
@@ -231,7 +231,7 @@ def run_case(case, eng=None):
 
 def check_record(case, record, eng=None):
     """Judge an already validated record of the case; a rule conflict is a mismatch, not a crash."""
-    from ..engine import engine
+    from ..logic.engine import engine
 
     eng = eng or engine()
     result = CaseResult(case)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from ..clauses import Aggregate, Atom, FunctionValue, parse_program
 from ..errors import EligoError, InputError, RuleError
-from ..predicates import BASE
-from ..rulebook import HOLDS, LACKS, Rulebook, _relative, load_trial
+from ..logic.clauses import Aggregate, Atom, FunctionValue, parse_program
+from ..logic.rulebook import HOLDS, LACKS, Rulebook, _relative, load_trial
+from ..record.predicates import BASE
 from .cases import LineLoader, load_cases, named_criteria
 from .runner import is_rules_root
 from .safety import unsafe
@@ -159,13 +159,13 @@ def undefined(clauses):
             out.append(Finding(clause.file, clause.line, "undefined", f"function {lit.pred}[...] is {what}"))
         elif isinstance(lit, Atom) and lit.pred not in BASE and lit.pred not in defined:
             out.append(Finding(clause.file, clause.line, "undefined",
-                               f"{lit.pred}/{lit.arity} is neither a base predicate (reasoner/predicates.py) nor defined by a rule"))
+                               f"{lit.pred}/{lit.arity} is neither a base predicate (reasoner/record/predicates.py) nor defined by a rule"))
     return out
 
 
 def arity(clauses):
     """A predicate used or defined with another number of arguments than its base/first definition."""
-    expected = {name: (pred.arity, "reasoner/predicates.py") for name, pred in BASE.items()}
+    expected = {name: (pred.arity, "reasoner/record/predicates.py") for name, pred in BASE.items()}
     out = []
     for clause in clauses:
         pred, n = clause.head.pred, clause.head.arity

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..clauses import parse_clause
 from ..errors import InputError
+from ..logic.clauses import parse_clause
 from .probe import conjuncts, reachable, trial_clauses
 
 SURVIVED, KILLED, INVALID, ERROR, TIMEOUT = "survived", "killed", "invalid", "error", "timeout"
@@ -165,7 +165,7 @@ def unsafe_mutants(book, trial_id, include_lib, todo):
 
 def mutant_book(book, trial_id, include_lib, mutant):
     """A Rulebook with lib + this trial only, the mutant's clause replaced."""
-    from ..rulebook import Rulebook
+    from ..logic.rulebook import Rulebook
 
     targets = mutable_clauses(book, trial_id, include_lib)
     old = targets[mutant.index]
@@ -185,8 +185,8 @@ def mutant_book(book, trial_id, include_lib, mutant):
 
 def _worker(conn, root, trial_id, include_lib):
     """Worker process: load the rules and the trial's cases once, then judge each mutant sent."""
-    from ..engine import Engine
-    from ..rulebook import build
+    from ..logic.engine import Engine
+    from ..logic.rulebook import build
     from .cases import case_record, load_cases
     from .runner import rules_root_of
 
@@ -230,7 +230,7 @@ def _worker(conn, root, trial_id, include_lib):
 
 
 def _restricted(book, trial_id):
-    from ..rulebook import Rulebook
+    from ..logic.rulebook import Rulebook
 
     return Rulebook(trials={trial_id: book.trial(trial_id)}, lib=book.lib, sha256=book.sha256 + ":" + trial_id)
 
@@ -287,9 +287,9 @@ class _Judge:
         return None
 
     def _judge(self, eng, case, record, affected):
-        from ..engine import DECIDED, PATIENT
+        from ..logic.engine import DECIDED, PATIENT
         from ..pipeline import Judgement
-        from ..verdict import trial_verdicts
+        from ..verdict.outcomes import trial_verdicts
 
         with eng.patient(record) as session:
             if affected is None:
@@ -338,8 +338,8 @@ class _Slot:
 def run(trial_id, root=None, jobs=1, include_lib=False, timeout=None, progress=None):
     """MutationRun of every mutant of the trial. timeout (s) per mutant defaults to 10 x the
     unmutated test run (at least 10 s)."""
+    from ..logic.rulebook import build
     from ..paths import rules_dir
-    from ..rulebook import build
 
     root = Path(root) if root is not None else rules_dir()
     book = build(root)

@@ -8,7 +8,7 @@ Queries are rule text only (bodies as written in the rule files): record values 
 
 import ast
 
-from ..clauses import Aggregate, Atom, Const, Var, is_variable
+from ..logic.clauses import Aggregate, Atom, Const, Var, is_variable
 from .safety import clause_inputs, modes
 
 

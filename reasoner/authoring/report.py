@@ -1,13 +1,13 @@
 """Text of a failing rule-test case: where it is, expected vs actual, and why the rules answered so.
 
-For each mismatching criterion the explanation tree (reasoner/explain.py) shows the proof of the
+For each mismatching criterion the explanation tree (reasoner/explain/graph.py) shows the proof of the
 outcome the rules reached; for a rule set other than the installed one (which the explainer does
 not load) it lists the criterion's holds / lacks rules, each with whether its body matched.
 """
 
 import textwrap
 
-from ..rulebook import rulebook
+from ..logic.rulebook import rulebook
 from .probe import Prober
 
 INDENT = "    "
@@ -70,7 +70,7 @@ def _tree(record, crit, eng):
     """The explainer's tree for the installed rules; None when it cannot speak for this rule set."""
     if eng.book is not rulebook():
         return None
-    from ..explain import explain
+    from ..explain.graph import explain
     from ..render.tree import render_tree
 
     return _subtree(render_tree(explain(record, [crit.trial], criterion=crit.id)), crit.id)

@@ -39,7 +39,7 @@ class LocalEngine:
     root = None
 
     def call(self, fn):
-        from ..engine import engine
+        from ..logic.engine import engine
 
         return fn(engine())
 
@@ -57,8 +57,8 @@ class EngineThread:
             raise error
 
     def _serve(self):
-        from ..engine import Engine
-        from ..rulebook import build
+        from ..logic.engine import Engine
+        from ..logic.rulebook import build
 
         try:
             eng = Engine(build(self.root))

@@ -10,7 +10,7 @@ Lint reports the rest as unsafe; coverage uses the inputs to know how to probe s
 import ast
 from dataclasses import dataclass
 
-from ..clauses import Aggregate, Atom, Comparison, Const, FunctionValue, Var, names_in
+from ..logic.clauses import Aggregate, Atom, Comparison, Const, FunctionValue, Var, names_in
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Explanation graphs for other tools: versioned JSON (docs/explanations.md), Graphviz DOT, GraphML.
 
-Only serialises what reasoner/explain.py put in the graph; the same graph gives the same bytes.
+Only serialises what reasoner/explain/graph.py put in the graph; the same graph gives the same bytes.
 """
 
 import json

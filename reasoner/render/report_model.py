@@ -1,7 +1,7 @@
 """One audit report, built once from a judgement and its explanation graph (docs/reports.md).
 
 The HTML, Markdown and JSON renderers only lay this structure out: the verdicts come from
-reasoner/pipeline.judge, every derivation tree from the graph of reasoner/explain.py with the
+reasoner/pipeline.judge, every derivation tree from the graph of reasoner/explain/graph.py with the
 phrasebook's labels, and the report's own fixed headings from WORDS below.
 """
 
@@ -9,7 +9,7 @@ import shlex
 from dataclasses import dataclass
 
 from .. import __version__
-from ..phrasebook import OUTCOME_WORDS
+from ..explain.phrasebook import OUTCOME_WORDS
 from .tree import REPEAT
 
 # The report's own headings and notes, shared by the HTML and Markdown layouts.
@@ -206,7 +206,7 @@ def _subtrees(graph, node, seen):
 def report_of(record, trial_ids=(), warnings=()):
     """Judge record, build its explanation graph, and gather both into one Report (warnings: those
     of a FHIR import, which the report lists)."""
-    from ..explain import explain
+    from ..explain.graph import explain
     from ..pipeline import judge
 
     judgement = judge(record, list(dict.fromkeys(trial_ids)) or None)

@@ -1,0 +1,41 @@
+"""`eligo explain`: why a patient is, is not, or cannot yet be judged eligible for a trial."""
+
+import click
+
+
+def _as_of(ctx, param, value):
+    from .main import parse_as_of
+
+    return parse_as_of(ctx, param, value)
+
+
+FORMATS = ("tree", "json", "dot", "graphml")
+
+
+@click.command("explain")
+@click.argument("record", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--trial", "trials", required=True, multiple=True, metavar="ID",
+              help="Trial id (see `eligo trials`); repeat it to explain several trials in one graph.")
+@click.option("--criterion", metavar="ID", help="Explain this criterion only (e.g. I3, E2); every --trial must have it.")
+@click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
+              help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="tree", show_default=True,
+              help="tree: indented text to read; json: documented graph (docs/explanations.md); "
+                   "dot / graphml: the graph for Graphviz and other tools.")
+@click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
+              help="tree only: show N levels below the trial, '...' marks deeper parts. Default: all.")
+def explain_command(record, trials, criterion, as_of, fmt, depth):
+    """Explain RECORD's verdict for a trial: criteria, minimal proofs down to record fields and
+    rule lines, and for unknown criteria the missing inputs."""
+    from ..explain.graph import explain
+    from ..pipeline import load_input
+    from ..render.graph_export import to_dot, to_graphml, to_json
+    from ..render.tree import render_tree
+
+    if depth is not None and fmt != "tree":
+        raise click.BadParameter("--depth applies to --format tree only", param_hint="--depth")
+    graph = explain(load_input(record, as_of), list(dict.fromkeys(trials)), criterion)
+    if fmt == "tree":
+        click.echo(render_tree(graph, depth), nl=False)
+    else:
+        click.echo({"json": to_json, "dot": to_dot, "graphml": to_graphml}[fmt](graph), nl=False)

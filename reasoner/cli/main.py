@@ -1,0 +1,137 @@
+"""`eligo`: the command line. Thin: parse options, call the pipeline, render, set the exit code.
+
+Exit codes: 0 answered (whatever the verdicts), 2 bad input or usage, 1 internal or rule error.
+"""
+
+import datetime as dt
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import EligoError, InputError
+from ..record.validator import parse_iso_date
+
+
+def parse_as_of(ctx, param, value):
+    if value is None:
+        return dt.date.today()
+    try:
+        return parse_iso_date(value)
+    except ValueError:
+        _bad_date(value)
+
+
+def _bad_date(value):
+    raise click.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+AS_OF = click.option("--as-of", "as_of", callback=parse_as_of, metavar="YYYY-MM-DD",
+                     help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
+TRIALS = click.option("--trial", "trials", multiple=True, metavar="ID",
+                      help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
+
+
+class EligoGroup(click.Group):
+    """Reports EligoError as a message with its exit code, and any other crash without a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EligoError as err:
+            click.echo(f"eligo: {err}", err=True)
+            sys.exit(err.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("eligo: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(0)
+        except Exception as err:  # noqa: BLE001 - the last line of defence: no tracebacks for users
+            if os.environ.get("ELIGO_DEBUG"):
+                raise
+            click.echo(f"eligo: internal error: {type(err).__name__}: {err} (set ELIGO_DEBUG=1 for a traceback)", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=EligoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="eligo")
+def main():
+    """Eligo: explainable eligibility of oligometastatic breast cancer patients for clinical trials.
+
+    Every criterion is pass, fail or unknown (with the missing inputs); a trial is eligible,
+    ineligible or indeterminate. Record format: docs/patient-record.md.
+    """
+
+
+@main.command()
+@click.argument("record", type=click.Path(dir_okay=True, path_type=str))
+@TRIALS
+@AS_OF
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a readable summary; json: the documented result (docs/output.md).")
+def check(record, trials, as_of, fmt):
+    """Judge RECORD (YAML or JSON) against the trials."""
+    from ..pipeline import judge, load_input
+    from ..render.result import dumps, result_document
+    from ..render.text import render_check
+
+    judgement = judge(load_input(record, as_of), list(trials) or None)
+    document = result_document(judgement.record, judgement.book, judgement.verdicts)
+    click.echo(dumps(document) if fmt == "json" else render_check(document, judgement.book), nl=fmt != "json")
+
+
+@main.command("trials")
+def trials_command():
+    """List the trials Eligo knows."""
+    from ..logic.rulebook import rulebook
+    from ..render.text import render_trials
+
+    click.echo(render_trials(rulebook()), nl=False)
+
+
+@main.command()
+@click.argument("trial")
+def criteria(trial):
+    """List TRIAL's criteria: id, kind, the protocol's text and the reading Eligo uses."""
+    from ..logic.rulebook import rulebook
+    from ..render.text import render_criteria
+
+    click.echo(render_criteria(rulebook().trial(trial)))
+
+
+# Commands that live in their own modules register here, one line each.
+COMMANDS = (
+    (".fhir", "import_fhir_command"),
+    (".screen", "screen"),
+    (".authoring", "test_command"),
+    (".authoring", "lint_command"),
+    (".authoring", "mutate_command"),
+    (".explain", "explain_command"),
+    (".report", "report_command"),
+)
+
+
+def _register():
+    import importlib
+
+    for module_name, attribute in COMMANDS:
+        main.add_command(getattr(importlib.import_module(module_name, __package__), attribute))
+
+
+_register()
+
+
+def run():
+    """Console-script entry: click's own usage errors already exit 2."""
+    try:
+        main(standalone_mode=True)
+    except InputError as err:   # raised outside a command (should not happen), still no traceback
+        click.echo(f"eligo: {err}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

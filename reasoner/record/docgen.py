@@ -1,0 +1,109 @@
+"""Writes docs/patient-record.md from the record schema, so the reference cannot drift from the code.
+
+    python -m reasoner.record.docgen            # rewrite docs/patient-record.md
+    python -m reasoner.record.docgen --check    # exit 1 if it is out of date (a test runs this)
+"""
+
+import sys
+from pathlib import Path
+
+from .format import RECORD, SCHEMA_VERSION
+from .validator import Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "patient-record.md"
+
+INTRO = """# Patient record format (schema_version {version})
+
+A record is one YAML or JSON file describing one patient. `eligo check RECORD` validates it and
+reports every problem as `file: field.path: expected ..., got ...` (exit code 2).
+
+**Open world.** A field or section left out means *not recorded*: the criteria that need it become
+`unknown` and name it as missing. An empty list (`other_malignancies: []`) means *known none*.
+`null` is refused: leave the field out instead. Unknown fields are errors (nothing is silently
+dropped). Dates are `YYYY-MM-DD`; observation dates may not lie after the evaluation date
+(`--as-of`), planned trial dates (`dates.*`) may.
+
+**Units.** Sizes are millimetres, percentages 0-100. Lab values take any UCUM unit that converts to
+the test's canonical unit (facts/reference/labs.yaml: bilirubin mg/dL, enzymes U/L, albumin g/dL,
+creatinine mg/dL, creatinine clearance mL/min, blood counts 10*9/L, LVEF %); `uln` and `lln` are in
+the same unit as `value`. A unit that does not convert is an error, never a guess.
+
+**Vocabularies.** Organs: facts/reference/organs.yaml. Drugs (names or aliases):
+facts/reference/drugs.yaml. Vertebral levels: C1-C7, T1-T12, L1-L5, S1-S5.
+
+**Attestations** record an investigator's judgment for criteria that need one: `criterion:
+TRIAL/ID` and `answer: yes|no`, where *yes* means the criterion's condition is met — for an
+exclusion criterion (e.g. `taormina/E6`), *yes* means the excluding condition is present.
+
+Example: [facts/patients/eligible-taormina.yaml](../facts/patients/eligible-taormina.yaml).
+
+## Fields
+
+`[]` marks a list item; **required** fields must be present when their parent is.
+
+| field | expected | meaning |
+|---|---|---|
+"""
+
+
+def _expected(spec):
+    if isinstance(spec, Enum):
+        return "one of: " + ", ".join(f"`{v}`" for v in spec.values)
+    if isinstance(spec, Bool):
+        return "true / false"
+    if isinstance(spec, Num):
+        return spec.expected()
+    if isinstance(spec, Date):
+        return "date YYYY-MM-DD" + ("" if spec.past else " (may be in the future)")
+    if isinstance(spec, Str):
+        return f"text (at most {spec.max_len} characters)"
+    if isinstance(spec, List):
+        keys = (spec.key,) if isinstance(spec.key, str) else spec.key or ()
+        unique = ", " + " and ".join(f"`{k}`" for k in keys) + (" unique" if len(keys) == 1 else " unique together") if keys else ""
+        return f"list{unique}"
+    if isinstance(spec, (Obj, Map)):
+        return "mapping"
+    if isinstance(spec, Choice):
+        return "see meaning"
+    return type(spec).__name__
+
+
+def _rows(spec, path, required=False):
+    flag = " **required**" if required else ""
+    if path:
+        yield f"| `{path}` | {_expected(spec)}{flag} | {spec.doc} |"
+    if isinstance(spec, Obj):
+        for key, child in spec.fields.items():
+            yield from _rows(child, f"{path}.{key}" if path else key, key in spec.required)
+    elif isinstance(spec, List) and isinstance(spec.item, (Obj, Map)):
+        yield from _rows_children(spec.item, f"{path}[]")
+    elif isinstance(spec, Map):
+        for key, doc in spec.key_docs.items():
+            yield f"| `{path}.{key}` | {_expected(spec.item)} | {doc} |"
+
+
+def _rows_children(spec, path):
+    if isinstance(spec, Obj):
+        for key, child in spec.fields.items():
+            yield from _rows(child, f"{path}.{key}", key in spec.required)
+
+
+def render():
+    return INTRO.format(version=SCHEMA_VERSION) + "\n".join(_rows(RECORD, "")) + "\n"
+
+
+def main(argv):
+    text = render()
+    if "--check" in argv:
+        current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+        if current != text:
+            print(f"{DOC} is out of date: run python -m reasoner.record.docgen", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(text, encoding="utf-8")
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,434 @@
+"""The patient record format (docs/patient-record.md describes it for people).
+
+Open world: a field or section left out means "not recorded" and makes the criteria that need it
+unknown; an empty list means "known none". Each spec's `doc` is the one-line meaning shown in docs.
+"""
+
+import math
+
+from .reference import reference
+from .units import UnitError, factor
+from .validator import Bool, Choice, Date, Enum, List, Map, Num, Obj, SourceInt, Str
+
+SCHEMA_VERSION = 1
+
+RESPONSES = ("cr", "pr", "sd", "pd", "ne")
+MODALITIES = ("pet-ct", "fdg-pet-ct", "ct", "mri", "bone_scan", "x-ray", "ultrasound")
+BONES = ("vertebra", "femur", "humerus", "sternum", "rib", "pelvis", "skull", "scapula", "clavicle",
+         "tibia", "fibula", "radius", "ulna", "other")
+
+FINDINGS = {
+    "malignant_pleural_effusion": "malignant pleural effusion present",
+    "malignant_ascites": "malignant ascites present",
+    "spinal_cord_compression": "metastatic spinal cord compression or spinal cord involvement",
+    "spine_instability": "spinal instability from metastasis",
+    "neurological_deficit_from_compression": "neurological deficit resulting from compression",
+    "progressive_neurological_deficit": "progressive neurological deficit",
+    "ct_contraindicated": "cannot undergo CT (e.g. contrast allergy that cannot be managed)",
+    "mri_contraindicated": "cannot undergo MRI (e.g. incompatible implant, claustrophobia)",
+    "uncontrolled_bone_pain": "severe bone pain uncontrolled with drugs",
+    "palliative_radiotherapy_indicated": "palliative radiotherapy indicated for symptoms (pain, bleeding, obstruction, fracture)",
+    "hiv_infection": "infection with HIV",
+    "hbs_antigen_positive": "HBs antigen positive",
+    "fever_38": "fever of 38 degrees Celsius or more",
+    "active_infection": "infection requiring treatment",
+    "continuous_steroids": "takes systemic steroids continuously",
+    "immunosuppressants": "takes immunosuppressive drugs continuously",
+}
+
+COMORBIDITIES = (
+    "cirrhosis", "hepatitis", "psychiatric_illness", "mental_disorder", "unstable_angina",
+    "myocardial_infarction", "hypertension", "diabetes", "heart_failure", "cardiomyopathy",
+    "arrhythmia", "interstitial_pneumonia", "pulmonary_fibrosis", "emphysema",
+    "liver_dysfunction", "infectious_disease", "neurological_condition",
+    "cardiovascular_disease", "pulmonary_disease", "renal_disease", "other",
+)
+
+
+def _vertebra(value):
+    if isinstance(value, str) and value.strip().upper() in reference().vertebrae:
+        return value.strip().upper(), None
+    return None, "a vertebral level C1..C7, T1..T12, L1..L5 or S1..S5"
+
+
+def _organ(value):
+    if isinstance(value, str) and value.strip().lower() in reference().organs:
+        return value.strip().lower(), None
+    return None, "an organ from facts/reference/organs.yaml (" + ", ".join(reference().organs) + ")"
+
+
+def _drug(value):
+    name = reference().canonical_drug(value) if isinstance(value, str) else None
+    if name:
+        return name, None
+    return None, "a drug listed in facts/reference/drugs.yaml (add it there with its class)"
+
+
+def _lab_test(value):
+    if isinstance(value, str) and value.strip().lower() in reference().labs:
+        return value.strip().lower(), None
+    return None, "a lab test from facts/reference/labs.yaml (" + ", ".join(reference().labs) + ")"
+
+
+def _convert_lab(lab, path, ctx):
+    """Check the unit converts to the test's canonical unit; keep the factor with the lab."""
+    if "test" not in lab or "unit" not in lab:
+        return lab
+    try:
+        lab["factor"] = factor(lab["unit"], lab["test"])
+    except UnitError as err:
+        ctx.problem(f"{path}.unit", str(err), None, show=False)
+        return lab
+    for key in ("value", "uln", "lln"):
+        if key in lab and not _finite_product(lab[key], lab["factor"]):
+            ctx.problem(f"{path}.{key}", f"a value that converts to a finite number of {reference().labs[lab['test']]['unit']}", lab[key])
+    return lab
+
+
+def _finite_product(value, factor):
+    try:
+        return math.isfinite(value * factor)
+    except OverflowError:
+        return False
+
+
+def _criterion_ref(value):
+    """An attestation must name a criterion Eligo knows; one for an unknown criterion would be silently ignored."""
+    from ..logic.rulebook import rulebook  # late: validation needs only the criterion ids
+
+    if isinstance(value, str) and value.count("/") == 1:
+        tid, cid = value.strip().split("/")
+        trial = rulebook().trials.get(tid)
+        if trial is not None and any(c.id == cid for c in trial.criteria):
+            return f"{tid}/{cid}", None
+    return None, "a known criterion as TRIAL/ID, e.g. taormina/I12 (see `eligo criteria TRIAL`)"
+
+
+def _check_site(site, path, ctx):
+    if site.get("bone") == "vertebra" and not site.get("vertebrae"):
+        ctx.problem(f"{path}.vertebrae", "the vertebral levels of a vertebral lesion (e.g. [T7, T8])", None, show=False)
+    if site.get("vertebrae") and site.get("bone") not in (None, "vertebra"):
+        ctx.problem(f"{path}.bone", "vertebra when vertebrae are given", site.get("bone"))
+    if site.get("vertebrae") and "bone" not in site:
+        site["bone"] = "vertebra"
+    return site
+
+
+def _check_lesion(lesion, path, ctx):
+    if "site" in lesion and "bone" in lesion["site"] and lesion.get("organ") not in (None, "bone"):
+        ctx.problem(f"{path}.organ", "bone when site.bone is given", lesion.get("organ"))
+    return lesion
+
+
+def _check_ps(entry, path, ctx):
+    scale, value = entry.get("scale"), entry.get("value")
+    if value is None:
+        return entry
+    if scale in ("ecog", "who") and value > 5:
+        ctx.problem(f"{path}.value", f"an {scale.upper()} grade 0-5", value)
+    if scale == "karnofsky" and value % 10:
+        ctx.problem(f"{path}.value", "a Karnofsky score in steps of 10", value)
+    return entry
+
+
+def _check_period(period, path, ctx):
+    """A period (start, end, ongoing): end after start, and not both ended and ongoing (with both,
+    leaving either out would flip a criterion: the contradiction must not reach the rules)."""
+    if "start" in period and "end" in period and period["end"] < period["start"]:
+        ctx.problem(f"{path}.end", f"a date on or after start {period['start'].isoformat()}", period["end"].isoformat())
+    if period.get("ongoing") is True and "end" in period:
+        ctx.problem(f"{path}.ongoing", "false or left out when end is given (end is the last day; leave it out while ongoing)", True)
+    return period
+
+
+# Sections that hold lists of items: absent = not recorded, [] = known none.
+SECTIONS_WITH_ITEMS = (
+    "recurrences", "metastases", "locoregional_lesions", "imaging", "systemic_therapy", "radiotherapy", "surgery", "labs",
+    "performance_status", "other_malignancies", "comorbidities", "toxicities", "attestations",
+    "reproductive.pregnancy_tests", "other_trials",
+)
+
+
+def _list_section(value):
+    if isinstance(value, str) and value in SECTIONS_WITH_ITEMS:
+        return value, None
+    return None, "a list section (" + ", ".join(SECTIONS_WITH_ITEMS) + ")"
+
+
+def _check_record(record, path, ctx):
+    """A complete lesion list must account for every metastatic site's organ."""
+    if "metastases" in record and "metastases" not in record.get("incomplete_sections", ()):
+        organs = {lesion.get("organ") for lesion in record["metastases"]}
+        for i, site in enumerate(record.get("metastatic_sites", [])):
+            if "organ" in site and site["organ"] not in organs:
+                ctx.problem(f"metastatic_sites[{i}].organ", "an organ with a lesion in metastases "
+                            "(a given lesion list is complete)", site["organ"])
+    _check_references(record, ctx)
+    return record
+
+
+def _check_references(record, ctx):
+    """Lesion ids are one name space (metastases and locoregional sites); an imaging study's
+    regimen must be a listed regimen, or criteria reading it would silently see nothing."""
+    # Entries already reported for a missing id are still checked here: compare only real ids.
+    metastatic = {lesion["id"] for lesion in record.get("metastases", []) if "id" in lesion}
+    for i, site in enumerate(record.get("locoregional_lesions", [])):
+        if site.get("id") in metastatic:
+            ctx.problem(f"locoregional_lesions[{i}].id", "an id not used by a metastasis", site["id"])
+    if "systemic_therapy" in record:
+        regimens = {reg.get("id") for reg in record["systemic_therapy"]}
+        for i, study in enumerate(record.get("imaging", [])):
+            if "regimen" in study and study["regimen"] not in regimens:
+                ctx.problem(f"imaging[{i}].regimen", "the id of a regimen in systemic_therapy", study["regimen"])
+
+
+RECEPTOR = Obj({
+    "status": Enum("positive", "negative", "low", "equivocal", "unknown",
+                   doc="test result; `unknown` means not tested or not determinable (HER2-low counts as negative for HER2)"),
+    "source": Enum("primary", "metastasis", doc="which tissue was tested"),
+    "date": Date(doc="date of the test"),
+    "percent": Num(0, 100, doc="share of stained nuclei (ER/PgR), %"),
+}, required=("status",), doc="one receptor result")
+
+SITE = Obj({
+    "bone": Enum(*BONES, doc="which bone, for bone lesions"),
+    "vertebrae": List(Choice(_vertebra), doc="vertebral levels involved (C1..S5); one lesion may span several"),
+    "side": Enum("left", "right", "midline", doc="body side of the lesion"),
+    "part": Enum("head", "neck", "trochanter", "shaft", "proximal", "distal", "other", doc="part of a long bone"),
+    "description": Str(doc="free-text site, e.g. 'liver segment VII'"),
+}, post=_check_site, doc="exact site of a lesion")
+
+LESION = Obj({
+    "id": Str(60, doc="lesion id, unique in the record (e.g. M1)"),
+    "organ": Choice(_organ, doc="organ from facts/reference/organs.yaml"),
+    "site": SITE,
+    "size_mm": Num(0, 1000, doc="largest diameter, mm"),
+    "measurable": Bool(doc="measurable/evaluable by RECIST 1.1"),
+    "detected": Date(doc="date first detected"),
+    "detected_by": Enum(*MODALITIES, doc="imaging modality that detected or confirmed it"),
+    "confirmed_by_pathology": Bool(doc="biopsy-proven metastasis"),
+    "symptomatic": Bool(doc="causes symptoms"),
+    "amenable_to_local_therapy": Bool(doc="ablative local therapy (SABR, surgery, RFA) can be delivered"),
+    "adjacent_to": List(Enum("stomach", "small_bowel", "large_bowel", "spinal_cord", "other"),
+                        doc="organs at risk the lesion abuts; [] = abuts none"),
+    "spinal_canal_compromise_pct": Num(0, 100, doc="spinal canal compromise, %"),
+    "bilsky_grade": Enum("0", "1a", "1b", "1c", "2", "3", doc="epidural spinal cord compression grade"),
+    "cortical_defect_pct": Num(0, 100, doc="share of the bone cortex destroyed (long bones), %"),
+    "progressing": Bool(doc="progressing on the imaging that shows progression, compared with the start of the current "
+                            "systemic therapy"),
+    "baseline_size_mm": Num(0, 1000, doc="largest diameter at the start of the current systemic therapy, mm"),
+    "suvmax": Num(0, 200, doc="SUVmax on the latest FDG-PET-CT"),
+    "baseline_suvmax": Num(0, 200, doc="SUVmax at the start of the current systemic therapy"),
+    "lytic_mm": Num(0, 1000, doc="size of the lytic component now (bone lesions), mm"),
+    "baseline_lytic_mm": Num(0, 1000, doc="size of the lytic component at the start of the current systemic therapy, mm"),
+    "present": Bool(doc="still visible on the latest imaging (false once it has disappeared, e.g. complete response)"),
+}, required=("id", "organ"), post=_check_lesion, doc="one metastatic lesion")
+
+METASTATIC_SITE = Obj({
+    "organ": Choice(_organ, doc="organ from facts/reference/organs.yaml"),
+    "site": SITE,
+    "detected": Date(doc="date the site was first diagnosed"),
+}, required=("organ",), doc="an organ with metastasis, lesions not counted (as FHIR/mCODE records it)")
+
+LOCOREGIONAL = Obj({
+    "id": Str(60, doc="lesion id, unique in the record (across metastases too), e.g. LR1"),
+    "region": Enum("breast", "chest_wall", "axillary_nodes", "supraclavicular_nodes", "internal_mammary_nodes",
+                   doc="where: the primary tumour or a local recurrence (breast, chest wall), or regional lymph nodes"),
+    "description": Str(doc="free text"),
+    "size_mm": Num(0, 1000, doc="largest diameter now, mm"),
+    "baseline_size_mm": Num(0, 1000, doc="largest diameter at the start of the current systemic therapy, mm"),
+    "suvmax": Num(0, 200, doc="SUVmax on the latest FDG-PET-CT"),
+    "baseline_suvmax": Num(0, 200, doc="SUVmax at the start of the current systemic therapy"),
+    "progressing": Bool(doc="progressing on the imaging that shows progression, compared with the start of the current systemic therapy"),
+    "amenable_to_local_therapy": Bool(doc="ablative local therapy (SABR, surgery, RFA) can be delivered"),
+}, required=("id", "region"), doc="one locoregional tumour site (breast, chest wall or regional nodes)")
+
+REGIMEN = Obj({
+    "id": Str(60, doc="regimen id, unique in the record"),
+    "drugs": List(Choice(_drug), doc="drugs given together (aliases allowed; see facts/reference/drugs.yaml)"),
+    "setting": Enum("neoadjuvant", "adjuvant", "metastatic", doc="treatment setting"),
+    "start": Date(doc="first dose"),
+    "end": Date(doc="last dose; leave out while ongoing"),
+    "ongoing": Bool(doc="still being given on the evaluation date"),
+    "best_response": Enum(*RESPONSES, doc="best overall response (RECIST): cr, pr, sd, pd, ne"),
+    "last_response": Enum(*RESPONSES, doc="response at the most recent evaluation"),
+    "evaluations": Num(0, 1000, integer=True, doc="number of tumour evaluations on this regimen"),
+    "stop_reason": Enum("progression", "toxicity", "completed", "patient_choice", "other", doc="why it ended"),
+}, required=("id", "drugs", "setting", "start"), post=_check_period, doc="one systemic regimen")
+
+RADIOTHERAPY = Obj({
+    "id": Str(60, doc="course id"),
+    "date": Date(doc="start date"),
+    "target": Str(doc="treated area in words"),
+    "lesions": List(Str(60), doc="ids of metastatic lesions treated or inside its field; [] = none of them"),
+    "intent": Enum("radical", "palliative", "adjuvant", doc="intent of the course"),
+    "dose_gy": Num(0, 200, doc="total dose, Gy"),
+}, required=("id",), doc="one radiotherapy course")
+
+SURGERY = Obj({
+    "id": Str(60, doc="procedure id"),
+    "procedure": Enum("radical_mastectomy", "modified_radical_mastectomy", "mastectomy", "breast_conserving",
+                      "axillary_dissection", "sentinel_node_biopsy", "metastasectomy", "biopsy", "other",
+                      doc="what was done"),
+    "date": Date(doc="date of surgery"),
+    "side": Enum("left", "right", doc="side, for breast and axillary surgery"),
+    "target": Enum("primary", "regional_nodes", "metastasis", "other", doc="what was operated on"),
+    "intent": Enum("radical", "palliative", "diagnostic", doc="intent"),
+    "lesions": List(Str(60), doc="ids of metastatic lesions operated on"),
+}, required=("id", "procedure"), doc="one surgical procedure")
+
+LAB = Obj({
+    "test": Choice(_lab_test, doc="test name from facts/reference/labs.yaml"),
+    "value": Num(0, doc="measured value"),
+    "unit": Str(40, doc="UCUM unit of value, uln and lln (e.g. mg/dL, umol/L, U/L, 10*9/L)"),
+    "uln": Num(0, exclusive_min=True, doc="institutional upper limit of normal, same unit"),
+    "lln": Num(0, doc="institutional lower limit of normal, same unit"),
+    "date": Date(doc="sample date"),
+}, required=("test", "value", "unit", "date"), post=_convert_lab, doc="one lab result")
+
+PERFORMANCE = Obj({
+    "scale": Enum("ecog", "who", "karnofsky", doc="scale; ECOG and WHO grades are the same scale"),
+    "value": Num(0, 100, integer=True, doc="grade (ECOG/WHO 0-5) or score (Karnofsky 0-100)"),
+    "date": Date(doc="assessment date"),
+}, required=("scale", "value", "date"), post=_check_ps, doc="one performance status assessment")
+
+MALIGNANCY = Obj({
+    "id": Str(60, doc="id"),
+    "site": Str(doc="organ or type in words, e.g. 'basal cell carcinoma of skin'"),
+    "category": Enum("invasive", "in_situ", "skin_basal_cell", "skin_squamous_cell", "cervix_in_situ",
+                     "cervix_stage_ia", "thyroid_papillary_early", doc="kind, as the trials' exceptions name them"),
+    "diagnosis_date": Date(doc="date of diagnosis"),
+    "status": Enum("active", "no_evidence_of_disease", doc="disease status on the evaluation date"),
+    "requires_therapy": Bool(doc="currently requires anticancer therapy"),
+    "radically_treated": Bool(doc="treated with curative intent"),
+    "treatment_end": Date(doc="end of its last treatment"),
+    "treatments": List(Enum("surgery", "chemotherapy", "radiotherapy", "endocrine", "targeted", "immunotherapy"),
+                       doc="modalities used for it"),
+}, required=("id", "category"), doc="one malignancy other than the breast cancer")
+
+COMORBIDITY = Obj({
+    "condition": Enum(*COMORBIDITIES, doc="condition from the vocabulary in docs/patient-record.md"),
+    "status": Enum("active", "controlled", "uncontrolled", "resolved", doc="state on the evaluation date"),
+    "date": Date(doc="date of diagnosis or event"),
+    "detail": Str(doc="free text"),
+    "nyha_class": Num(1, 4, integer=True, doc="NYHA functional class 1-4 (heart failure)"),
+}, required=("condition",), doc="one comorbidity")
+
+TOXICITY = Obj({
+    "name": Str(100, doc="CTCAE term, e.g. peripheral_neuropathy, alopecia"),
+    "grade": Num(0, 5, integer=True, doc="current CTCAE v5.0 grade"),
+    "stable": Bool(doc="stable over recent assessments"),
+    "date": Date(doc="date graded"),
+}, required=("name", "grade"), doc="one residual toxicity of earlier treatment")
+
+RECURRENCE = Obj({
+    "id": Str(60, doc="id"),
+    "type": Enum("local", "regional", "distant", doc="local (breast/chest wall), regional (nodes), distant"),
+    "date": Date(doc="date diagnosed"),
+    "controlled": Bool(doc="controlled on the evaluation date"),
+    "present": Bool(doc="still present on the evaluation date"),
+}, required=("id", "type"), doc="one recurrence")
+
+PREGNANCY_TEST = Obj({
+    "date": Date(doc="sample date"),
+    "result": Enum("negative", "positive", doc="result"),
+}, required=("date", "result"), doc="one pregnancy test")
+
+ATTESTATION = Obj({
+    "criterion": Choice(_criterion_ref,
+                        doc="which criterion, as TRIAL/ID"),
+    "answer": Enum("yes", "no", doc="whether the criterion's condition is met, in the investigator's judgment"),
+    "by": Str(doc="investigator"),
+    "date": Date(doc="date of the judgment"),
+    "note": Str(2000, doc="reasoning"),
+}, required=("criterion", "answer", "by", "date"), doc="an investigator's judgment for a clinician-judgment criterion")
+
+OTHER_TRIAL = Obj({
+    "id": Str(60, doc="id, unique in the record"),
+    "name": Str(doc="trial name or registry number"),
+    "start": Date(doc="first day of participation"),
+    "end": Date(doc="last day of participation (last study treatment or visit); leave out while ongoing"),
+    "ongoing": Bool(doc="still participating on the evaluation date"),
+}, required=("id",), post=_check_period, doc="participation in another clinical trial")
+
+RECORD = Obj({
+    "schema_version": Choice(lambda v: (v, None) if type(v) in (int, SourceInt) and v == SCHEMA_VERSION else (None, f"{SCHEMA_VERSION}"),
+                             doc="record format version"),
+    "patient": Obj({
+        "id": Str(100, doc="patient identifier"),
+        "name": Str(200, doc="name (shown verbatim, never interpreted)"),
+        "sex": Enum("female", "male", doc="sex"),
+        "birth_date": Date(doc="date of birth"),
+    }, required=("id",), doc="who"),
+    "dates": Obj({
+        "registration": Date(past=False, doc="planned registration (OLIGAMI: primary registration)"),
+        "secondary_registration": Date(past=False, doc="planned OLIGAMI secondary registration"),
+        "treatment_start": Date(past=False, doc="planned start of trial treatment"),
+        "randomization": Date(past=False, doc="planned randomisation"),
+    }, doc="planned trial dates; criteria counting days from them are unknown without them"),
+    "diagnosis": Obj({
+        "confirmation": Enum("histology", "cytology", "none", doc="how the breast cancer was confirmed"),
+        "invasive": Bool(doc="invasive breast cancer (not only in situ)"),
+        "histology": Str(doc="histological type in words"),
+        "presentation": Enum("de_novo", "recurrent", doc="de novo stage IV or recurrent metastatic disease"),
+        "metastatic_diagnosis_date": Date(doc="date metastatic disease was diagnosed"),
+    }, doc="the breast cancer diagnosis"),
+    "receptors": Obj({"er": RECEPTOR, "pgr": RECEPTOR, "her2": RECEPTOR}, doc="receptor status"),
+    "primary_tumour": Obj({
+        "side": Enum("left", "right", doc="laterality"),
+        "diagnosis_date": Date(doc="date of diagnosis"),
+        "controlled": Bool(doc="primary tumour controlled (resected or responding)"),
+        "present": Bool(doc="breast/chest wall tumour present on the evaluation date"),
+    }, doc="the primary breast tumour"),
+    "recurrences": List(RECURRENCE, key="id", doc="local, regional and distant recurrences; [] = none"),
+    "metastases": List(LESION, key="id", doc="every known metastatic lesion; [] = none"),
+    "locoregional_lesions": List(LOCOREGIONAL, key="id", doc="every known tumour site in the breast, chest wall or regional "
+                                 "lymph nodes (primary, local or regional recurrence); [] = none"),
+    "metastatic_sites": List(METASTATIC_SITE, doc="organs with metastasis when lesions are not listed one by one "
+                             "(lesion counts stay unknown); when metastases is given, each organ must have a lesion there"),
+    "imaging": List(Obj({
+        "id": Str(60, doc="study id"),
+        "modality": Enum(*MODALITIES, doc="modality"),
+        "date": Date(doc="date of the study"),
+        "purpose": Enum("staging", "baseline", "response", "progression", "confirmation", "other", doc="why it was done"),
+        "findings": Str(2000, doc="report summary"),
+        "regimen": Str(60, doc="id of the systemic regimen this study is the baseline or an evaluation of"),
+        "confirmed": Bool(doc="for purpose `confirmation`: the finding it was done to confirm (e.g. oligoprogression) was confirmed"),
+        "region": Enum("brain", "head_neck", "chest", "abdomen", "pelvis", "spine", "neck_to_pelvis", "whole_body", "other",
+                       doc="body region covered"),
+        "contrast": Bool(doc="contrast-enhanced"),
+        "response": Enum(*RESPONSES, doc="overall response at this evaluation (RECIST): cr, pr, sd, pd, ne"),
+    }, required=("id", "modality", "date")), key="id", doc="imaging studies"),
+    "systemic_therapy": List(REGIMEN, key="id", doc="every systemic regimen; [] = never treated"),
+    "radiotherapy": List(RADIOTHERAPY, key="id", doc="radiotherapy courses; [] = none"),
+    "surgery": List(SURGERY, key="id", doc="surgical procedures; [] = none"),
+    "labs": List(LAB, key=("test", "date"), doc="laboratory results; one result per test and date"),
+    "performance_status": List(PERFORMANCE, doc="ECOG/WHO/Karnofsky assessments"),
+    "reproductive": Obj({
+        "childbearing_potential": Bool(doc="woman of childbearing potential"),
+        "pregnant": Bool(doc="currently pregnant"),
+        "breastfeeding": Bool(doc="currently breastfeeding"),
+        "contraception": Bool(doc="willing to use effective contraception"),
+        "last_delivery": Date(doc="date of the most recent delivery"),
+        "pregnancy_tests": List(PREGNANCY_TEST, doc="pregnancy tests; [] = none done"),
+    }, doc="reproductive status"),
+    "other_malignancies": List(MALIGNANCY, key="id", doc="other malignancies; [] = none"),
+    "comorbidities": List(COMORBIDITY, doc="comorbidities; [] = none"),
+    "toxicities": List(TOXICITY, doc="residual toxicities of earlier treatment; [] = none"),
+    "findings": Map(FINDINGS, Bool(), doc="clinical findings, each true/false; a finding left out is not recorded"),
+    "assessment": Obj({
+        "life_expectancy_months": Num(0, 600, doc="investigator's estimate, months"),
+        "child_pugh_class": Enum("a", "b", "c", doc="Child-Pugh class of liver function (A, B or C; case-insensitive)"),
+    }, doc="investigator assessments"),
+    "consent": Obj({
+        "signed": Bool(doc="written informed consent signed"),
+        "date": Date(doc="date signed"),
+    }, doc="informed consent"),
+    "attestations": List(ATTESTATION, key="criterion", doc="investigator judgments for clinician-judgment criteria"),
+    "other_trials": List(OTHER_TRIAL, key="id", doc="participation in other clinical trials; [] = none"),
+    "incomplete_sections": List(Choice(_list_section, doc="a list section name"),
+                                doc="list sections whose items are true but possibly not all (e.g. imported from FHIR): "
+                                    "their absence of an item is not evidence; remove a section once checked complete"),
+    "sources": Map(None, Str(500), doc="where each field came from, e.g. receptors.er.status: "
+                                       "'Observation/abc valueCodeableConcept' (filled by import-fhir)"),
+}, required=("schema_version", "patient"), post=_check_record, doc="a patient record")

@@ -1,0 +1,96 @@
+"""Where batches are judged: in this process, on a local process pool, or on Dask distributed.
+
+Every backend runs the same worker function (screen.judge_batch) and hands results back in input
+order with a bounded number of batches in flight, so memory stays flat however large the cohort.
+"""
+
+import collections
+import concurrent.futures
+import multiprocessing
+import threading
+from contextlib import contextmanager
+from functools import partial
+
+from ..errors import InputError
+from .cohort import judge_batch, warm_up
+
+BACKENDS = ("local", "dask")
+
+
+class _Done:
+    """A finished 'future' for the in-process backend."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def ordered(submit, batches, in_flight):
+    """Results of submit(batch) for each batch, in input order, at most in_flight pending."""
+    pending = collections.deque()
+    for batch in batches:
+        pending.append(submit(batch))
+        while len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _start_method():
+    """fork when this process has no other thread (workers inherit the imported modules: ~1 s
+    faster to start); spawn otherwise, since forking a threaded process can copy a held lock."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+@contextmanager
+def local(workers, as_of, trial_ids, engine_name):
+    """(submit, in_flight). One worker: this process. More: a pool of processes, each warmed up once."""
+    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name)
+    if workers == 1:
+        warm_up(engine_name)
+        yield (lambda batch: _Done(work(batch))), 1
+        return
+    context = multiprocessing.get_context(_start_method())
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=warm_up,
+                                                  initargs=(engine_name,))
+    try:
+        yield (lambda batch: pool.submit(work, batch)), 2 * workers
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def dask(scheduler, workers, as_of, trial_ids, engine_name):
+    """(submit, in_flight) on a Dask scheduler, or on a LocalCluster of `workers` processes without one."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("--backend dask needs Dask: pip install 'eligo[dask]'") from None
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="10s")
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+    except (OSError, TimeoutError) as err:
+        if cluster is not None:
+            cluster.close()
+        raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err})") from None
+    try:
+        threads = sum(client.nthreads().values()) or 1
+        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, engine_name, pure=False)), 2 * threads
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def backend(name, workers, as_of, trial_ids, scheduler, engine_name):
+    if name == "dask":
+        return dask(scheduler, workers, as_of, trial_ids, engine_name)
+    return local(workers, as_of, trial_ids, engine_name)

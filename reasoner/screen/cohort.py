@@ -1,0 +1,206 @@
+"""Cohort screening, the parts every backend shares: reading the cohort and judging one batch.
+
+A cohort is a folder of record files (sorted names), a JSONL file or `-` (JSONL on stdin). Items
+are read lazily, one at a time, so the cohort is never held in memory. judge_batch is the worker
+function: it runs in a pool process or on a Dask worker, reuses that process's (thread's) engine,
+and turns every problem with one record into a result for that record instead of an exception.
+"""
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import EligoError, InputError
+from ..pipeline import judge, load_input
+from ..record.read import MAX_BYTES, MAX_DEPTH, record_from_data, record_shaped
+
+JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
+# fast (reasoner/logic/fastlog.py: the same rule files compiled bottom-up) is the default: it meets the
+# nightly-cohort target that pyDatalog misses by ~1.5x (docs/screening.md); pydatalog, the engine of
+# check/explain/report, stays one flag away to cross-check a run.
+DEFAULT_ENGINE = "fast"
+STDIN = "-"
+SINGLE_RECORD_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input record before parsing: a JSONL line (bytes) or a file path."""
+
+    index: int            # 0-based position in the input: results keep this order
+    source: str           # what messages and result rows name: "cohort.jsonl:12", "records/p1.yaml"
+    line: bytes = None
+    path: str = None
+    problem: str = None   # found while reading (e.g. a line over the size limit)
+
+    def identity(self):
+        """Bytes that identify this item, so a resumed run can check its input did not change."""
+        return self.line if self.line is not None else (self.source + "\0" + (self.problem or "")).encode()
+
+
+@dataclass
+class Result:
+    index: int
+    source: str
+    status: str                 # judged, invalid or failed
+    patient: str = None
+    rows: list = field(default_factory=list)
+    reason: str = None          # why invalid or failed
+    warnings: list = field(default_factory=list)   # e.g. FHIR import warnings, shown in input order
+
+
+def open_items(spec, stdin=None):
+    """INPUT -> (total number of items or None when unknown before reading, iterator of Item)."""
+    if spec == STDIN:
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        return None, _lines(stream, "<stdin>")
+    path = Path(spec)
+    if not path.exists():
+        raise InputError(f"{spec}: no such file or folder; expected a folder of records, a JSONL file or - for stdin")
+    if path.is_dir():
+        names = _folder(path, spec)
+        return len(names), _files(path, spec, names)
+    if path.suffix.lower() in SINGLE_RECORD_SUFFIXES:
+        raise InputError(f"{spec}: a single record file; expected a folder of records, a JSONL file (one record "
+                         f"per line, e.g. cohort.jsonl) or -; judge one record with `eligo check`")
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the generator
+    except OSError as err:
+        raise InputError(f"{spec}: cannot be read ({err.strerror})") from None
+    return None, _closing(stream, _lines(stream, spec))
+
+
+def _folder(path, spec):
+    """Sorted entry names; hidden entries (.name) are not records and are skipped."""
+    try:
+        return sorted(entry.name for entry in os.scandir(path) if not entry.name.startswith("."))
+    except OSError as err:
+        raise InputError(f"{spec}: cannot be listed ({err.strerror})") from None
+
+
+def _files(path, spec, names):
+    for index, name in enumerate(names):
+        shown = os.path.join(spec, name)
+        yield Item(index, shown, path=str(path / name))
+
+
+def _closing(stream, items):
+    with stream:
+        yield from items
+
+
+def _lines(stream, name):
+    """Non-blank lines as Items; a line over MAX_BYTES is skipped in chunks and becomes a problem."""
+    number, index = 0, 0
+    while True:
+        line = stream.readline(MAX_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        source = f"{name}:{number}"
+        if len(line) > MAX_BYTES and not line.endswith(b"\n"):
+            while True:
+                rest = stream.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield Item(index, source, problem=f"line longer than {MAX_BYTES // (1024 * 1024)} MB, expected one record per line")
+            index += 1
+            continue
+        if not line.strip():
+            continue
+        yield Item(index, source, line=line)
+        index += 1
+
+
+def parse_line(raw, source):
+    """One JSONL line -> record data (a dict), or an InputError naming the line."""
+    if b"\x00" in raw:
+        raise InputError(f"{source}: binary data, expected a JSON object")
+    try:
+        text = raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as err:
+        raise InputError(f"{source}: not UTF-8 text (byte {err.start}), expected a JSON object") from None
+    if not text.startswith("{"):
+        raise InputError(f"{source}: expected a JSON object (one record per line), got {text[:20]!r}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{source}: column {err.colno}: invalid JSON ({err.msg})") from None
+    except RecursionError:
+        raise InputError(f"{source}: nested too deeply, expected at most {MAX_DEPTH} levels") from None
+    return record_shaped(data, source, "a JSON object")
+
+
+def reason_of(err, source):
+    """An error's message without the repeated source prefix, on one line."""
+    prefix = f"{source}: "
+    lines = [line[len(prefix):] if line.startswith(prefix) else line for line in str(err).splitlines()]
+    return "; ".join(line for line in lines if line.strip()) or type(err).__name__
+
+
+def result_rows(source, judgement):
+    """Rows of one judged record: one per trial and stage, in rulebook order."""
+    return [{"source": source, "patient": judgement.record.patient_id, "trial": tv.trial.id, "stage": tv.stage,
+             "verdict": tv.verdict, "failing": [c.id for c in tv.failing], "unknown": [c.id for c in tv.unknown]}
+            for tv in judgement.verdicts]
+
+
+def evaluator(engine_name):
+    """None: pipeline.judge's default (the thread's pyDatalog engine); fast: fastlog's evaluator."""
+    if engine_name == "fast":
+        from ..logic.fastlog import fast_engine
+
+        return fast_engine()
+    return None
+
+
+def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE):
+    """Validate and judge one item. Never raises for the record's sake: the run goes on."""
+    warnings = []
+    try:
+        if item.problem:
+            raise InputError(f"{item.source}: {item.problem}")
+        if item.path is not None:
+            record = load_input(item.path, as_of, warn=warnings.append)
+        else:
+            record = record_from_data(parse_line(item.line, item.source), item.source, as_of)
+    except EligoError as err:
+        return Result(item.index, item.source, INVALID, reason=reason_of(err, item.source), warnings=warnings)
+    except Exception as err:  # noqa: BLE001 - a validator crash on odd input is reported, not fatal
+        return Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}",
+                      warnings=warnings)
+    try:
+        rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name)))
+    except Exception as err:  # noqa: BLE001 - RuleConflict or any crash: reported for this record
+        return Result(item.index, item.source, FAILED, record.patient_id, reason=f"{type(err).__name__}: {err}",
+                      warnings=warnings)
+    return Result(item.index, item.source, JUDGED, record.patient_id, rows, warnings=warnings)
+
+
+def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE):
+    """The worker function (local pool and Dask): a list of Items -> a list of Results, same order."""
+    return [judge_item(item, as_of, trial_ids, engine_name) for item in batch]
+
+
+def warm_up(engine_name=DEFAULT_ENGINE):
+    """Pool initializer: load the rules once per worker process, before the first batch."""
+    from ..logic.engine import engine
+
+    if engine_name == "fast":
+        evaluator(engine_name)
+    else:
+        engine()
+
+
+def batches(items, size):
+    """Lists of at most `size` items, read lazily."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,150 @@
+"""Screening output: result rows (JSONL or CSV), the errors stream, and the resume checkpoint.
+
+Rows and errors are written batch by batch in input order. After each batch both files are
+flushed and synced, then the checkpoint (OUT.checkpoint) is replaced atomically with the number of
+items done and the byte length of each file. A run killed at any moment therefore leaves a
+checkpoint that matches a prefix of the files; --resume truncates them to it and carries on.
+"""
+
+import csv
+import io
+import json
+import os
+
+from ..errors import InputError
+
+FORMATS = ("jsonl", "csv")
+ROW_COLUMNS = ("source", "patient", "trial", "stage", "verdict", "failing", "unknown")
+ERROR_COLUMNS = ("source", "patient", "status", "reason")
+CHECKPOINT_VERSION = 1
+
+
+def row_format(path, fmt=None):
+    """--format, else by the --out extension (.csv -> csv), else jsonl."""
+    if fmt:
+        return fmt
+    return "csv" if path and str(path).lower().endswith(".csv") else "jsonl"
+
+
+def error_format(path):
+    """The errors file's format by extension: .csv, .jsonl/.json, else readable text lines."""
+    lower = str(path).lower() if path else ""
+    if lower.endswith(".csv"):
+        return "csv"
+    if lower.endswith((".jsonl", ".json")):
+        return "jsonl"
+    return "text"
+
+
+def _csv_bytes(rows, columns, header=False):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _jsonl_bytes(rows):
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+
+
+def encode_rows(rows, fmt):
+    if fmt == "csv":
+        flat = [{**row, "stage": row["stage"] or "", "failing": ";".join(row["failing"]),
+                 "unknown": ";".join(row["unknown"])} for row in rows]
+        return _csv_bytes(flat, ROW_COLUMNS)
+    return _jsonl_bytes(rows)
+
+
+def error_entries(results):
+    return [{"source": r.source, "patient": r.patient, "status": r.status, "reason": r.reason} for r in results]
+
+
+def encode_errors(results, fmt):
+    entries = error_entries(results)
+    if fmt == "csv":
+        return _csv_bytes([{**e, "patient": e["patient"] or ""} for e in entries], ERROR_COLUMNS)
+    if fmt == "jsonl":
+        return _jsonl_bytes(entries)
+    return "".join(f"{e['status']} {e['source']}: {e['reason']}\n" for e in entries).encode("utf-8")
+
+
+def header(fmt, columns):
+    return _csv_bytes([], columns, header=True) if fmt == "csv" else b""
+
+
+class Checkpoint:
+    """OUT.checkpoint: where an interrupted run stopped (JSON, replaced atomically)."""
+
+    def __init__(self, out_path):
+        self.path = str(out_path) + ".checkpoint"
+
+    def exists(self):
+        return os.path.exists(self.path)
+
+    def load(self):
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                state = json.load(handle)
+        except (OSError, ValueError) as err:
+            raise InputError(f"{self.path}: unreadable checkpoint ({err}); rerun without --resume to start over") from None
+        if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
+            raise InputError(f"{self.path}: not an eligo screen checkpoint (version {CHECKPOINT_VERSION}); "
+                             f"rerun without --resume to start over")
+        return state
+
+    def save(self, state):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"version": CHECKPOINT_VERSION, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+    def remove(self):
+        for path in (self.path, self.path + ".tmp"):
+            if os.path.exists(path):
+                os.remove(path)
+
+
+class Stream:
+    """A binary output: a file we own (truncatable, syncable) or a borrowed stream (stdout/stderr)."""
+
+    def __init__(self, handle, owned, text=False):
+        self.handle, self.owned, self.text = handle, owned, text
+
+    @classmethod
+    def open(cls, path, keep_bytes=0, what="output"):
+        """Open path for writing, keeping its first keep_bytes (resume) or truncating it."""
+        try:
+            handle = open(path, "r+b" if keep_bytes else "wb")  # noqa: SIM115 - closed by close()
+            if keep_bytes:
+                size = os.fstat(handle.fileno()).st_size
+                if size < keep_bytes:
+                    handle.close()
+                    raise InputError(f"{path}: {size} bytes, shorter than the {keep_bytes} the checkpoint recorded; "
+                                     f"the {what} was changed since the interrupted run: rerun without --resume")
+                handle.truncate(keep_bytes)
+                handle.seek(keep_bytes)
+        except OSError as err:
+            raise InputError(f"{path}: cannot write the {what} ({err.strerror})") from None
+        return cls(handle, owned=True)
+
+    def write(self, data):
+        if data:
+            self.handle.write(data.decode("utf-8") if self.text else data)
+
+    def sync(self):
+        self.handle.flush()
+        if self.owned:
+            os.fsync(self.handle.fileno())
+
+    def tell(self):
+        return self.handle.tell() if self.owned else None
+
+    def close(self):
+        if self.owned:
+            self.handle.close()
+        else:
+            self.handle.flush()

@@ -1,0 +1,277 @@
+"""One screening run: read -> judge (on a backend) -> write rows, errors, checkpoint -> funnel.
+
+Every input record is accounted for: read = judged + invalid + failed. Results are written in
+input order whatever the number of workers, so the output is identical for any --workers. A
+checkpoint after every batch makes a killed run resumable (--resume) without duplicates or losses.
+"""
+
+import datetime as dt
+import hashlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+from .. import __version__
+from ..errors import EligoError, InputError
+from ..logic.rulebook import rulebook
+from .backends import backend, ordered
+from .cohort import DEFAULT_ENGINE, FAILED, INVALID, JUDGED, STDIN, batches, open_items
+from .funnel import Funnel
+from .output import ERROR_COLUMNS, ROW_COLUMNS, Checkpoint, Stream, encode_errors, encode_rows, error_format, header
+
+
+class WorkerLost(EligoError):
+    """A worker process died (killed, out of memory): what was written so far is kept for --resume."""
+
+    exit_code = 1
+
+
+def _lost_worker_errors():
+    from concurrent.futures.process import BrokenProcessPool
+
+    errors = [BrokenProcessPool]
+    try:
+        from distributed import KilledWorker
+        errors.append(KilledWorker)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+@dataclass
+class Settings:
+    input: str
+    as_of: dt.date
+    trial_ids: list = None
+    out: str = None            # None: rows to stdout
+    fmt: str = "jsonl"
+    errors: str = None         # None: errors to stderr as text
+    workers: int = 1
+    batch_size: int = 50
+    backend: str = "local"
+    scheduler: str = None
+    resume: bool = False
+    engine: str = DEFAULT_ENGINE
+
+    def params(self, book):
+        """What must not change between an interrupted run and its --resume."""
+        return {"input": self.input, "as_of": self.as_of.isoformat(), "trials": self.trial_ids, "format": self.fmt,
+                "errors": self.errors, "ruleset_sha256": book.sha256, "tool_version": __version__,
+                "engine": self.engine}
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    judged: int = 0
+    invalid: int = 0
+    failed: int = 0
+
+    @property
+    def rejected(self):
+        return self.invalid + self.failed
+
+    def add(self, result):
+        self.read += 1
+        if result.status == JUDGED:
+            self.judged += 1
+        elif result.status == INVALID:
+            self.invalid += 1
+        else:
+            self.failed += 1
+
+
+@dataclass
+class Summary:
+    counts: Counts
+    funnel: Funnel
+    seconds: float = 0.0
+    resumed: int = 0               # records done by the interrupted run(s) before this one
+
+
+class Progress:
+    """'1234 patients, 85/s' on a terminal; silent when stderr is piped (CI, logs)."""
+
+    def __init__(self, stream, total=None, enabled=None):
+        self.stream, self.total = stream, total
+        self.enabled = stream.isatty() if enabled is None else enabled
+        self.start, self.count, self.shown = time.monotonic(), 0, 0.0
+
+    def update(self, n):
+        self.count += n
+        now = time.monotonic()
+        if self.enabled and now - self.shown >= 0.2:
+            self.shown = now
+            rate = self.count / max(now - self.start, 1e-9)
+            of = f"/{self.total}" if self.total else ""
+            self.stream.write(f"\r\033[K{self.count}{of} patients, {rate:.1f} patients/s")
+            self.stream.flush()
+
+    def clear(self):
+        if self.enabled and self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _chain(digest, item):
+    return hashlib.sha256(digest + item.identity()).digest()
+
+
+def _with_digests(items, digest):
+    """Pairs (digest after the item, item): the input fingerprint a resumed run checks."""
+    for item in items:
+        digest = _chain(digest, item)
+        yield digest, item
+
+
+def _keyed_batches(items, size, digest):
+    for batch in batches(_with_digests(items, digest), size):
+        yield batch[-1][0], [item for _d, item in batch]
+
+
+def _skip(items, done, expected, source):
+    """Consume the first `done` items of a resumed input, checking they are the ones already screened."""
+    digest = b""
+    for n in range(done):
+        item = next(items, None)
+        if item is None:
+            raise InputError(f"{source}: has {n} records, but the interrupted run had screened {done}: "
+                             f"the input changed; rerun without --resume")
+        digest = _chain(digest, item)
+    if digest.hex() != expected:
+        raise InputError(f"{source}: its first {done} records differ from those the interrupted run screened: "
+                         f"the input changed; rerun without --resume")
+    return digest
+
+
+def _same_file(a, b):
+    try:
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_paths(settings):
+    named = [("--out", settings.out), ("--errors", settings.errors)]
+    for flag, path in named:
+        if path and settings.input != STDIN and _same_file(path, settings.input):
+            raise InputError(f"{flag} {path}: is the input; choose another file")
+    if settings.out and settings.errors and (settings.out == settings.errors or _same_file(settings.out, settings.errors)):
+        raise InputError(f"--errors {settings.errors}: is also --out; choose another file")
+    if settings.resume and not settings.out:
+        raise InputError("--resume needs --out FILE: the output file and its checkpoint are what is resumed")
+
+
+def _resume_state(settings, book, checkpoint):
+    """The checkpoint of an interrupted run (checked against this run's options), or None to start afresh."""
+    if not settings.resume:
+        return None
+    if not checkpoint.exists():
+        if os.path.exists(settings.out) and os.path.getsize(settings.out) > 0:
+            raise InputError(f"{settings.out}: no checkpoint {checkpoint.path}, so there is nothing to resume "
+                             f"(the run that wrote it finished); rerun without --resume to screen again")
+        return None
+    state = checkpoint.load()
+    wanted = settings.params(book)
+    for key, value in wanted.items():
+        if state.get("params", {}).get(key) != value:
+            raise InputError(f"--resume: the interrupted run used {key} = {state.get('params', {}).get(key)!r}, "
+                             f"this run {value!r}; resume with the same input and options, or rerun without --resume")
+    return state
+
+
+def run(settings, stdin=None, stdout=None, stderr=None, progress=None):
+    """Screen the cohort; returns the Summary. Raises InputError for bad options or input."""
+    stdout = stdout if stdout is not None else sys.stdout.buffer
+    stderr_text = stderr if stderr is not None else sys.stderr
+    book = rulebook()
+    for tid in settings.trial_ids or []:
+        book.trial(tid)
+    _check_paths(settings)
+    total, items = open_items(settings.input, stdin)
+    items = iter(items)
+    checkpoint = Checkpoint(settings.out) if settings.out else None
+    state = _resume_state(settings, book, checkpoint) if checkpoint else None
+    counts, funnel = Counts(), Funnel(book, settings.trial_ids)
+    digest, done = b"", 0
+    if state:
+        done = state["done"]
+        counts = Counts(**state["counts"])
+        funnel.restore(state["funnel"])
+        digest = _skip(items, done, state["digest"], settings.input)
+    efmt = error_format(settings.errors) if settings.errors else "text"
+    out = Stream.open(settings.out, state["out_bytes"] if state else 0) if settings.out else Stream(stdout, owned=False)
+    errors = (Stream.open(settings.errors, state["errors_bytes"] if state else 0, "errors file") if settings.errors
+              else Stream(stderr_text, owned=False, text=True))
+    progress = progress or Progress(stderr_text, total)
+    progress.total = total - done if total is not None else None
+    started = time.monotonic()
+    try:
+        if not state:
+            out.write(header(settings.fmt, ROW_COLUMNS))
+            if settings.errors:
+                errors.write(header(efmt, ERROR_COLUMNS))
+            _commit(settings, checkpoint, out, errors, book, done, digest, counts, funnel)
+        with backend(settings.backend, settings.workers, settings.as_of, settings.trial_ids, settings.scheduler,
+                     settings.engine) as (submit, in_flight):
+            pairs = _keyed_batches(items, settings.batch_size, digest)
+            for (batch_digest, results) in ordered(lambda pair: _Keyed(pair[0], submit(pair[1])), pairs, in_flight):
+                rows = [row for result in results for row in result.rows]
+                bad = [result for result in results if result.status in (INVALID, FAILED)]
+                out.write(encode_rows(rows, settings.fmt))
+                if bad:
+                    progress.clear()
+                    errors.write(encode_errors(bad, efmt))
+                _warn(stderr_text, results, progress)
+                for result in results:
+                    counts.add(result)
+                for row in rows:
+                    funnel.add(row)
+                done += len(results)
+                _commit(settings, checkpoint, out, errors, book, done, batch_digest, counts, funnel)
+                progress.update(len(results))
+    except _lost_worker_errors() as err:
+        resume = " rerun the same command with --resume to finish" if checkpoint else ""
+        raise WorkerLost(f"a worker process died ({type(err).__name__}: {err}) after {done} records were "
+                         f"written;{resume}") from None
+    finally:
+        progress.clear()
+        out.close()
+        errors.close()
+    if checkpoint:
+        checkpoint.remove()
+    return Summary(counts, funnel, time.monotonic() - started, state["done"] if state else 0)
+
+
+def _warn(stream, results, progress):
+    """Warnings (e.g. FHIR import) on stderr, in input order, each naming its source."""
+    lines = [f"warning {result.source}: {line}\n" for result in results for line in result.warnings]
+    if lines:
+        progress.clear()
+        stream.write("".join(lines))
+        stream.flush()
+
+
+class _Keyed:
+    """A future that returns (key, its result): ordered() hands back the batch digest with the results."""
+
+    def __init__(self, key, future):
+        self.key, self.future = key, future
+
+    def result(self):
+        return self.key, self.future.result()
+
+
+def _commit(settings, checkpoint, out, errors, book, done, digest, counts, funnel):
+    """Flush (and, for files, sync) both streams, then record how far the run got."""
+    out.sync()
+    errors.sync()
+    if checkpoint is None:
+        return
+    checkpoint.save({
+        "params": settings.params(book), "done": done, "digest": digest.hex(),
+        "out_bytes": out.tell(), "errors_bytes": errors.tell() if errors.owned else 0,
+        "counts": {"read": counts.read, "judged": counts.judged, "invalid": counts.invalid, "failed": counts.failed},
+        "funnel": funnel.state(),
+    })
