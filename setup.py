@@ -10,6 +10,10 @@ HERE = Path(__file__).parent
 VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "reasoner" / "__init__.py").read_text()).group(1)
 
 
+TEST = ["pytest>=8,<10", "hypothesis>=6.100,<7", "pytest-timeout>=2.3,<3", "markdown-it-py>=3,<5",
+        "jsonschema>=4.18,<5"]
+
+
 def data_files():
     """rules/ and facts/ are installed under <prefix>/share/eligo (see reasoner/paths.py)."""
     folders = ["rules/lib", "rules/trials", "rules/tests", "rules/tests/records", "facts/reference", "facts/patients"]
@@ -29,21 +33,22 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["reasoner", "reasoner.*"]),
-    package_data={"reasoner": ["render/templates/*"]},
     data_files=data_files(),
     install_requires=[
-        "pyDatalog==0.22.4",      # explanations read its behaviour; pinned (see PYDATALOG-NOTES)
+        "pyDatalog==0.22.4",      # explanations read its behaviour; pinned (docs/pydatalog.md)
         "networkx>=3.2,<4",
         "click>=8.1,<9",
         "PyYAML>=6.0,<7",
         "ucumvert==0.3.2",        # UCUM unit conversion (on pint)
         "pint>=0.24,<1",
-        "pytest>=8,<10",          # also the rule-test plugin's host
     ],
     extras_require={
-        "dev": ["hypothesis>=6.100,<7", "ruff>=0.6,<1", "wheel", "pytest-timeout>=2.3,<3",
-                "markdown-it-py>=3,<5"],   # tests render the Markdown report as a CommonMark reader would
-        "dask": ["dask[distributed]>=2024.1"],
+        # What the test suite needs (README's set-up installs it): pytest also hosts the rule-test
+        # plugin; markdown-it-py renders the Markdown report as a CommonMark reader would;
+        # jsonschema checks `eligo schema` against the example records.
+        "test": TEST,
+        "dev": TEST + ["ruff==0.17.6", "wheel>=0.42,<1"],
+        "dask": ["dask[distributed]>=2024.1,<2027"],
     },
     entry_points={
         "console_scripts": ["eligo = reasoner.cli.main:run"],

@@ -1,3 +1,3 @@
 """Eligo: explainable eligibility reasoning for oligometastatic breast cancer trials."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -2,6 +2,7 @@
 
 import copy
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from reasoner.fhir.therapy import Use, group
 from reasoner.record.read import record_from_data
 
 DATA = Path(__file__).resolve().parent / "data" / "fhir"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "fhir"
 AS_OF = dt.date(2026, 11, 23)
 APP = "mitre/ctm-app_TrialMatching_Patient01.json"
 SERVICE = "mitre/ctm-service_patient_data.json"
@@ -47,12 +47,11 @@ def snomed(code):
     return {"coding": [{"system": "http://snomed.info/sct", "code": code}]}
 
 
-def test_every_test_file_is_a_copy_of_the_shared_data():
-    assert len(ALL_FILES) == 32
-    if SHARED.is_dir():   # on a fresh CI clone shared/ may be absent: the copies are then the data
-        shared = sorted(str(p.relative_to(SHARED)) for p in SHARED.rglob("*.json"))
-        assert shared == ALL_FILES
-        assert all((SHARED / f).read_bytes() == (DATA / f).read_bytes() for f in ALL_FILES)
+def test_every_test_file_is_an_unmodified_copy():
+    """SOURCES.md names where each file comes from; SHA256SUMS holds its hash as copied."""
+    sums = dict(reversed(line.split("  ", 1)) for line in (DATA / "SHA256SUMS").read_text().splitlines())
+    assert sorted(sums) == ALL_FILES and len(ALL_FILES) == 32
+    assert {f: hashlib.sha256((DATA / f).read_bytes()).hexdigest() for f in ALL_FILES} == sums
 
 
 @pytest.mark.parametrize("name", ALL_FILES)

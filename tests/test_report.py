@@ -17,6 +17,7 @@ import yaml
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
+from reasoner import __version__
 from reasoner.cli.main import main
 from reasoner.cli.report import render
 from reasoner.explain.graph import explain
@@ -90,7 +91,7 @@ def test_html_header_names_patient_date_versions_hashes_trials_and_command():
     sha = hashlib.sha256((ROOT / INELIGIBLE).read_bytes()).hexdigest()
     header = html.split("</header>")[0]
     text = unescape(re.sub(r"<[^>]+>", " ", header))
-    for expected in ("EX-002", "Example Patient Two", AS_OF, "0.1.0", book.sha256, sha, INELIGIBLE,
+    for expected in ("EX-002", "Example Patient Two", AS_OF, __version__, book.sha256, sha, INELIGIBLE,
                      "TAORMINA", "NCT05377047", book.trial("taormina").version,
                      "OLIGAMI", "NCT06135714", book.trial("oligami").version):
         assert expected in text, expected

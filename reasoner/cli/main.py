@@ -111,6 +111,7 @@ COMMANDS = (
     (".authoring", "mutate_command"),
     (".explain", "explain_command"),
     (".report", "report_command"),
+    (".schema", "schema_command"),
 )
 
 

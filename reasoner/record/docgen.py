@@ -15,7 +15,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "patient-record.md"
 INTRO = """# Patient record format (schema_version {version})
 
 A record is one YAML or JSON file describing one patient. `eligo check RECORD` validates it and
-reports every problem as `file: field.path: expected ..., got ...` (exit code 2).
+reports every problem as `file: field.path: expected ..., got ...` (exit code 2). `eligo schema`
+prints the same format as JSON Schema (draft 2020-12) for tools that export records.
 
 **Open world.** A field or section left out means *not recorded*: the criteria that need it become
 `unknown` and name it as missing. An empty list (`other_malignancies: []`) means *known none*.
