@@ -195,12 +195,17 @@ def criteria(p):
     ecog = max(v for d, v in grades if d == max(grades)[0]) if grades else None
     out["I7"] = (ecog is not None and ecog <= 2, ecog is not None and ecog > 2)
     # I8
-    life = rec.get("assessment", {}).get("life_expectancy_months")
-    out["I8"] = (life is not None and life > 6, life is not None and life <= 6)
-    # I9
+    # A documented judgement ("more than N months", N >= 6), an estimate or an attestation;
+    # two that disagree decide nothing.
+    assessment = rec.get("assessment", {})
+    life, over = assessment.get("life_expectancy_months"), assessment.get("life_expectancy_more_than_months")
+    long = (life is not None and life > 6) or (over is not None and over >= 6) or p.attest.get("taormina/I8") == "yes"
+    short = (life is not None and life <= 6) or p.attest.get("taormina/I8") == "no"
+    out["I8"] = (long and not short, short and not long)
+    # I9: pending, equivocal and unknown can still become known; not_determinable fails.
     rcp = rec.get("receptors", {})
-    out["I9"] = (all(r in rcp and rcp[r]["status"] != "unknown" for r in ("er", "pgr", "her2")),
-                 any(v["status"] == "unknown" for v in rcp.values()))
+    out["I9"] = (all(r in rcp and rcp[r]["status"] in ("positive", "negative", "low") for r in ("er", "pgr", "her2")),
+                 any(v["status"] == "not_determinable" for v in rcp.values()))
     # I10
     def size_open(lesion):
         return lesion.get("measurable") is not False and not ("size_mm" in lesion and lesion["size_mm"] <= 50)

@@ -90,7 +90,7 @@ class Maker:
                             "metastatic_diagnosis_date": iso(self.past(20, 400))}
         if self.chance(0.03):
             del rec["diagnosis"]["confirmation"]
-        status = lambda: r.choice(["positive"] * 12 + ["negative"] * 8 + ["low", "equivocal", "unknown"])  # noqa: E731
+        status = lambda: r.choice(["positive"] * 12 + ["negative"] * 8 + ["low", "equivocal", "unknown", "pending", "not_determinable"])  # noqa: E731
         rec["receptors"] = {name: {"status": status(), "source": r.choice(["primary", "metastasis"])}
                             for name in ("er", "pgr", "her2") if self.chance(0.97)}
         rec["primary_tumour"] = {"side": r.choice(["left", "right"]), "diagnosis_date": iso(self.past(400, 5000)),

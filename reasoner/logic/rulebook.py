@@ -43,6 +43,7 @@ class Criterion:
     lacks: list
     file: str
     line: int
+    needs: str = ""      # for an unknown outcome: in words, what would decide it (e.g. a test in its window)
 
     @property
     def clauses(self):
@@ -234,7 +235,7 @@ def load_trial(path):
             trial=tid, id=cid, kind=kind, stages=crit_stages,
             text=_need(entry, "text", cwhere).strip(), reading=_need(entry, "reading", cwhere).strip(),
             holds=_bodies(entry, "holds", tid, cid, file), lacks=_bodies(entry, "lacks", tid, cid, file),
-            file=file, line=entry["__line__"]))
+            file=file, line=entry["__line__"], needs=" ".join(str(entry.get("needs") or "").split())))
     if not criteria:
         raise RuleError(f"{file}: no criteria")
     strata, stratum_clauses = _strata(doc.get("strata"), tid, file)

@@ -61,7 +61,8 @@ def _expected(spec):
     if isinstance(spec, List):
         keys = (spec.key,) if isinstance(spec.key, str) else spec.key or ()
         unique = ", " + " and ".join(f"`{k}`" for k in keys) + (" unique" if len(keys) == 1 else " unique together") if keys else ""
-        return f"list{unique}"
+        values = " of: " + ", ".join(f"`{v}`" for v in spec.item.values) if isinstance(spec.item, Enum) else ""
+        return f"list{values}{unique}"
     if isinstance(spec, (Obj, Map)):
         return "mapping"
     if isinstance(spec, Choice):

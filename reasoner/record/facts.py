@@ -215,15 +215,21 @@ def _therapy(data, out):
         if study.get("purpose") == "confirmation":   # the field means something only there
             out.value("imaging_confirmed", f"{path}.confirmed", study, "confirmed", study["id"])
         for reg in data.get("systemic_therapy", []):
-            if study["date"] >= reg["start"]:
+            if "start" in reg and study["date"] >= reg["start"]:
                 out.add("regimen_imaging_months", f"{path}.date", reg["id"], study["id"], months_between(reg["start"], study["date"]))
         for key in ("region", "contrast", "response"):
             out.value(f"imaging_{key}", f"{path}.{key}", study, key, study["id"])
     for i, reg in enumerate(data.get("systemic_therapy", [])):
         path, rid = f"systemic_therapy[{i}]", reg["id"]
-        out.add("regimen", path, rid, reg["setting"], day(reg["start"]))
         for j, drug in enumerate(reg["drugs"]):
             out.add("regimen_drug", f"{path}.drugs[{j}]", rid, drug)
+        out.value("regimen_protocol", f"{path}.protocol", reg, "protocol", rid)
+        out.value("regimen_courses_planned", f"{path}.courses_planned", reg, "courses_planned", rid, convert=int)
+        if "planned_start" in reg:   # not started: none of the facts of a given regimen apply
+            out.add("regimen_planned", f"{path}.planned_start", rid, reg["setting"], day(reg["planned_start"]))
+            continue
+        out.add("regimen", path, rid, reg["setting"], day(reg["start"]))
+        out.value("regimen_courses_given", f"{path}.courses_given", reg, "courses_given", rid, convert=int)
         out.value("regimen_end", f"{path}.end", reg, "end", rid, convert=day)
         out.value("regimen_ongoing", f"{path}.ongoing", reg, "ongoing", rid)
         for which in ("best", "last"):
@@ -298,6 +304,8 @@ def _status(data, out):
             out.gap("finding", f"findings.{key}", Key=key)
     out.value("life_expectancy_months", "assessment.life_expectancy_months", data.get("assessment", {}),
               "life_expectancy_months", convert=float)
+    out.value("life_expectancy_over", "assessment.life_expectancy_more_than_months", data.get("assessment", {}),
+              "life_expectancy_more_than_months", convert=float)
     out.value("child_pugh", "assessment.child_pugh_class", data.get("assessment", {}), "child_pugh_class")
     consent = data.get("consent", {})
     out.value("consent_signed", "consent.signed", consent, "signed")

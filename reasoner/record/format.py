@@ -39,7 +39,7 @@ FINDINGS = {
 COMORBIDITIES = (
     "cirrhosis", "hepatitis", "psychiatric_illness", "mental_disorder", "unstable_angina",
     "myocardial_infarction", "hypertension", "diabetes", "heart_failure", "cardiomyopathy",
-    "arrhythmia", "interstitial_pneumonia", "pulmonary_fibrosis", "emphysema",
+    "arrhythmia", "atrial_fibrillation", "paroxysmal_svt", "interstitial_pneumonia", "pulmonary_fibrosis", "emphysema",
     "liver_dysfunction", "infectious_disease", "neurological_condition",
     "cardiovascular_disease", "pulmonary_disease", "renal_disease", "other",
 )
@@ -104,6 +104,15 @@ def _criterion_ref(value):
     return None, "a known criterion as TRIAL/ID, e.g. taormina/I12 (see `eligo criteria TRIAL`)"
 
 
+def _trial_ref(value):
+    """A protocol regimen must name a trial Eligo knows, or the criteria reading it would see nothing."""
+    from ..logic.rulebook import rulebook  # late: validation needs only the trial ids
+
+    if isinstance(value, str) and value.strip().lower() in rulebook().trials:
+        return value.strip().lower(), None
+    return None, "a known trial id (see `eligo trials`), e.g. oligami"
+
+
 def _check_site(site, path, ctx):
     if site.get("bone") == "vertebra" and not site.get("vertebrae"):
         ctx.problem(f"{path}.vertebrae", "the vertebral levels of a vertebral lesion (e.g. [T7, T8])", None, show=False)
@@ -139,6 +148,31 @@ def _check_period(period, path, ctx):
     if period.get("ongoing") is True and "end" in period:
         ctx.problem(f"{path}.ongoing", "false or left out when end is given (end is the last day; leave it out while ongoing)", True)
     return period
+
+
+NOT_STARTED = ("end", "ongoing", "best_response", "last_response", "evaluations", "stop_reason", "courses_given")
+
+
+def _check_regimen(regimen, path, ctx):
+    """A regimen is given (start) or planned (planned_start), never both; a planned one has no
+    course, response or end yet (saying so would contradict the plan)."""
+    if ("start" in regimen) == ("planned_start" in regimen):
+        ctx.problem(f"{path}.start", "exactly one of start (given) and planned_start (planned, not yet started)",
+                    "both" if "start" in regimen else None, show="start" in regimen)
+    if "planned_start" in regimen:
+        for key in NOT_STARTED:
+            if key in regimen:
+                ctx.problem(f"{path}.{key}", f"no {key} for a regimen not yet started (planned_start given)", regimen[key])
+    return _check_period(regimen, path, ctx)
+
+
+def _check_assessment(assessment, path, ctx):
+    """An estimate at or below the judged lower bound contradicts it: refused, not resolved by a rule."""
+    months, more_than = assessment.get("life_expectancy_months"), assessment.get("life_expectancy_more_than_months")
+    if months is not None and more_than is not None and months <= more_than:
+        ctx.problem(f"{path}.life_expectancy_months", f"more than life_expectancy_more_than_months ({more_than}), "
+                    "or only one of the two", months)
+    return assessment
 
 
 # Sections that hold lists of items: absent = not recorded, [] = known none.
@@ -183,8 +217,9 @@ def _check_references(record, ctx):
 
 
 RECEPTOR = Obj({
-    "status": Enum("positive", "negative", "low", "equivocal", "unknown",
-                   doc="test result; `unknown` means not tested or not determinable (HER2-low counts as negative for HER2)"),
+    "status": Enum("positive", "negative", "low", "equivocal", "pending", "not_determinable", "unknown",
+                   doc="test result (HER2-low counts as negative for HER2): `pending` = not yet tested or result awaited; "
+                       "`not_determinable` = tested, no status could be assigned; `unknown` = not known which of the two"),
     "source": Enum("primary", "metastasis", doc="which tissue was tested"),
     "date": Date(doc="date of the test"),
     "percent": Num(0, 100, doc="share of stained nuclei (ER/PgR), %"),
@@ -247,14 +282,19 @@ REGIMEN = Obj({
     "id": Str(60, doc="regimen id, unique in the record"),
     "drugs": List(Choice(_drug), doc="drugs given together (aliases allowed; see facts/reference/drugs.yaml)"),
     "setting": Enum("neoadjuvant", "adjuvant", "metastatic", doc="treatment setting"),
-    "start": Date(doc="first dose"),
+    "start": Date(doc="first dose (a regimen not yet started has planned_start instead)"),
+    "planned_start": Date(past=False, doc="a regimen planned, not yet started: its planned first dose (instead of start; "
+                                          "end, ongoing, responses, evaluations and stop_reason do not apply yet)"),
+    "protocol": Choice(_trial_ref, doc="id of the trial whose protocol therapy this regimen is (e.g. oligami)"),
+    "courses_planned": Num(1, 1000, integer=True, doc="number of courses (cycles) the protocol or plan foresees"),
+    "courses_given": Num(0, 1000, integer=True, doc="number of courses (cycles) given so far"),
     "end": Date(doc="last dose; leave out while ongoing"),
     "ongoing": Bool(doc="still being given on the evaluation date"),
     "best_response": Enum(*RESPONSES, doc="best overall response (RECIST): cr, pr, sd, pd, ne"),
     "last_response": Enum(*RESPONSES, doc="response at the most recent evaluation"),
     "evaluations": Num(0, 1000, integer=True, doc="number of tumour evaluations on this regimen"),
     "stop_reason": Enum("progression", "toxicity", "completed", "patient_choice", "other", doc="why it ended"),
-}, required=("id", "drugs", "setting", "start"), post=_check_period, doc="one systemic regimen")
+}, required=("id", "drugs", "setting"), post=_check_regimen, doc="one systemic regimen, given or planned")
 
 RADIOTHERAPY = Obj({
     "id": Str(60, doc="course id"),
@@ -418,8 +458,10 @@ RECORD = Obj({
     "findings": Map(FINDINGS, Bool(), doc="clinical findings, each true/false; a finding left out is not recorded"),
     "assessment": Obj({
         "life_expectancy_months": Num(0, 600, doc="investigator's estimate, months"),
+        "life_expectancy_more_than_months": Num(0, 600, doc="investigator's judgement that life expectancy is more than this "
+                                                            "many months, as clinicians write it (6 for 'more than 6 months')"),
         "child_pugh_class": Enum("a", "b", "c", doc="Child-Pugh class of liver function (A, B or C; case-insensitive)"),
-    }, doc="investigator assessments"),
+    }, post=_check_assessment, doc="investigator assessments"),
     "consent": Obj({
         "signed": Bool(doc="written informed consent signed"),
         "date": Date(doc="date signed"),

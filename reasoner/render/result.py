@@ -18,13 +18,17 @@ def trial_entry(tv):
         "verdict": tv.verdict,
         "failing": [c.id for c in tv.failing],
         "unknown": [c.id for c in tv.unknown],
-        "criteria": [
-            {"id": c.id, "kind": c.kind, "outcome": c.outcome, "missing": list(c.missing)}
-            for c in tv.criteria
-        ],
+        "criteria": [_criterion(c) for c in tv.criteria],
     }
     if getattr(tv, "strata", None) is not None:
         entry["strata"] = tv.strata
+    return entry
+
+
+def _criterion(c):
+    entry = {"id": c.id, "kind": c.kind, "outcome": c.outcome, "missing": list(c.missing)}
+    if c.outcome == "unknown" and getattr(c.criterion, "needs", ""):
+        entry["needs"] = c.criterion.needs
     return entry
 
 

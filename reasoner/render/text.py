@@ -26,6 +26,9 @@ def render_check(document, book):
             if c["missing"]:
                 lines.extend(textwrap.wrap("missing: " + ", ".join(c["missing"]), WIDTH,
                                            initial_indent=" " * len(head), subsequent_indent=" " * (len(head) + 9)))
+            if c.get("needs"):
+                lines.extend(textwrap.wrap("needs: " + c["needs"], WIDTH,
+                                           initial_indent=" " * len(head), subsequent_indent=" " * (len(head) + 7)))
         passed = sum(1 for c in crits if c["outcome"] == "pass")
         if trial["verdict"] != "eligible":
             lines.append(f"  ({passed} of {len(crits)} criteria met)")
