@@ -26,7 +26,7 @@ class FieldProblem:
         text = f"{where}: expected {self.expected}"
         if self.got is not None:
             text += f", got {self.got}"
-        return text
+        return visible(text)   # one problem, one line: a file name or value cannot add a line
 
 
 class RecordError(InputError):
@@ -46,3 +46,32 @@ class RuleError(EligoError):
 
 class RuleConflict(RuleError):
     """A criterion's condition was derived both true and false for one patient."""
+
+
+class OutputError(EligoError):
+    """An output that cannot be written safely: it is an input, another output, locked by another
+    run, or the disk refused it (full, read-only). Nothing half-written is left behind."""
+
+
+def visible(text):
+    """Text safe to print: every character that is not printable (newlines, ESC, bidi overrides such
+    as U+202E, zero-width characters) as a visible escape (\\n, \\x1b, \\u202e), so a value can never
+    start a new line, move the cursor or reorder what a reader sees. Spaces stay spaces."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def visible_lines(text):
+    """A message whose lines are its structure (one problem per line): each line made visible."""
+    return "\n".join(visible(line) for line in str(text).split("\n"))
+
+
+def _escape(ch):
+    code = ord(ch)
+    if ch in "\n\t\r":
+        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

@@ -4,6 +4,7 @@ import hashlib
 import sys
 from dataclasses import dataclass
 
+from .errors import visible
 from .fhir.importer import import_fhir, is_fhir
 from .logic.engine import engine
 from .logic.rulebook import rulebook
@@ -36,7 +37,7 @@ def load_input(path, as_of, warn=None):
 
 
 def _stderr(line):
-    print(f"warning: {line}", file=sys.stderr)
+    print(f"warning: {visible(line)}", file=sys.stderr)
 
 
 def judge(record, trial_ids=None, evaluator=None):

@@ -57,13 +57,15 @@ def test_sigkill_midway_then_resume_completes_without_duplicates_or_losses(tmp_p
     proc = subprocess.Popen(screen_command(cohort, out, errors), cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while count_lines(out) < 24 and proc.poll() is None and time.monotonic() < deadline:
+    partial = tmp_path / "out.jsonl.partial"          # rows stream here; out.jsonl appears when the run completes
+    while count_lines(partial) < 24 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)   # the whole job: the main process and its workers
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed midway"
-    written = count_lines(out)
+    written = count_lines(partial)
     assert 24 <= written < 120
+    assert not out.exists()                           # a killed run never leaves a finished-looking output
     assert (tmp_path / "out.jsonl.checkpoint").exists()
 
     resumed = subprocess.run(screen_command(cohort, out, errors, "--resume", "--funnel", str(funnel)), cwd=ROOT,
@@ -113,9 +115,10 @@ def small_cohort(tmp_path_factory):
 
 def test_resume_drops_a_half_written_batch_and_finishes(tmp_path, small_cohort):
     settings = interrupted(tmp_path, small_cohort)
-    out = tmp_path / "out.jsonl"
-    assert len(out.read_text().splitlines()) == 14        # 3 batches of 5, one of them an invalid record
-    with open(out, "a") as handle:                        # a batch written, killed before its checkpoint
+    out, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    assert len(partial.read_text().splitlines()) == 14    # 3 batches of 5, one of them an invalid record
+    assert not out.exists()
+    with open(partial, "a") as handle:                    # a batch written, killed before its checkpoint
         handle.write('{"source": "half-written')
     settings.resume = True
     summary = run(settings, stderr=io.StringIO())

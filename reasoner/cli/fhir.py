@@ -6,11 +6,13 @@ warnings say was left out) before relying on it. Mapping: docs/fhir-mapping.md.
 
 import datetime as dt
 import json
+import os
 
 import click
 import yaml
 
-from ..errors import InputError
+from ..errors import visible
+from ..render.files import check_outputs, output_locks, write_atomic
 from .main import AS_OF
 
 
@@ -41,20 +43,19 @@ def import_fhir_command(bundle, output, as_of):
     from ..fhir.importer import import_fhir
     from ..record.read import parse_text, read_bytes, validate
 
+    if output != "-":
+        check_outputs([("-o", output)], [("bundle", bundle)], [("bundle folder", bundle)] if os.path.isdir(bundle) else [])
     imported = import_fhir(parse_text(read_bytes(bundle), bundle), bundle, as_of)
     for line in imported.warnings:
-        click.echo(f"warning: {line}", err=True)
+        click.echo(f"warning: {visible(line)}", err=True)
     validate(imported.record, bundle, as_of)   # never write a record that check would refuse
     fmt = "json" if output.lower().endswith(".json") else "yaml"
     header = "" if fmt == "json" else (
-        f"# Imported from {bundle} by eligo import-fhir ({len(imported.warnings)} warnings).\n"
+        f"# Imported from {visible(bundle)} by eligo import-fhir ({len(imported.warnings)} warnings).\n"
         "# incomplete_sections: lists FHIR does not state complete; sources: where each field came from.\n")
     text = header + dump(imported.record, fmt)
     if output == "-":
         click.echo(text, nl=False)
         return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as err:
-        raise InputError(f"{output}: cannot be written ({err.strerror})") from None
+    with output_locks([("-o", output)]):
+        write_atomic(output, text, "record", label="-o")

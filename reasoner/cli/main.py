@@ -10,7 +10,7 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import EligoError, InputError
+from ..errors import EligoError, InputError, RecordError, visible, visible_lines
 from ..record.validator import parse_iso_date
 
 
@@ -40,20 +40,27 @@ class EligoGroup(click.Group):
         try:
             return super().invoke(ctx)
         except EligoError as err:
-            click.echo(f"eligo: {err}", err=True)
+            click.echo(f"eligo: {message(err)}", err=True)
             sys.exit(err.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
-        except KeyboardInterrupt:
-            click.echo("eligo: interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as err:
+            click.echo(f"eligo: {visible(str(err) or 'interrupted')}", err=True)
+            sys.exit(128 + getattr(err, "signum", 2))
         except BrokenPipeError:
             sys.exit(0)
         except Exception as err:  # noqa: BLE001 - the last line of defence: no tracebacks for users
             if os.environ.get("ELIGO_DEBUG"):
                 raise
-            click.echo(f"eligo: internal error: {type(err).__name__}: {err} (set ELIGO_DEBUG=1 for a traceback)", err=True)
+            click.echo(f"eligo: internal error: {type(err).__name__}: {visible(err)} (set ELIGO_DEBUG=1 for a traceback)",
+                       err=True)
             sys.exit(1)
+
+
+def message(err):
+    """What the user sees: never a raw control character. A record's problems are one per line (each
+    already made visible); any other message is one line, its newlines shown as \\n."""
+    return visible_lines(err) if isinstance(err, RecordError) else visible(err)
 
 
 @click.group(cls=EligoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -130,7 +137,7 @@ def run():
     try:
         main(standalone_mode=True)
     except InputError as err:   # raised outside a command (should not happen), still no traceback
-        click.echo(f"eligo: {err}", err=True)
+        click.echo(f"eligo: {message(err)}", err=True)
         sys.exit(2)
 
 

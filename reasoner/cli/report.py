@@ -1,13 +1,16 @@
 """`eligo report`: audit reports (HTML, Markdown, JSON) of one or more records (docs/reports.md)."""
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from ..errors import InputError
+from ..errors import InputError, OutputError, visible
+from ..render.files import check_outputs, output_locks, same_file, write_atomic
 
 FORMATS = {"html": ".html", "md": ".md", "json": ".json"}
+EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
 
 
 def _as_of(ctx, param, value):
@@ -35,32 +38,55 @@ def load(path, as_of):
 
     def warn(line):
         warnings.append(line)
-        click.echo(f"warning: {line}", err=True)
+        click.echo(f"warning: {visible(line)}", err=True)
 
     return load_input(path, as_of, warn), warnings
 
 
+def output_format(output, fmt):
+    """--format, else the -o file's extension (.html, .md, .json), else html. An explicit --format
+    that contradicts the extension is refused: x.json must never hold HTML."""
+    suffix = Path(output).suffix.lower() if output != "-" and not _is_folder(output) else ""
+    by_name = EXTENSIONS.get(suffix)
+    if fmt is None:
+        return by_name or "html"
+    if by_name and by_name != fmt:
+        raise InputError(f"-o {visible(output)}: a {suffix} file, but --format {fmt}; expected --format {by_name}, "
+                         f"or a file name ending in {FORMATS[fmt]}")
+    return fmt
+
+
+def _is_folder(output):
+    return output.endswith(("/", "\\")) or Path(output).is_dir()
+
+
 def targets(records, output, fmt):
-    """[(record, output path or None for stdout)]: one file, stdout, or one file per record in a folder."""
-    folder = output.endswith(("/", "\\")) or Path(output).is_dir()
+    """[(record, output path or None for stdout)]: one file, stdout, or one file per record in a folder.
+    Refuses an output that is one of the records, or a folder that holds them (docs/errors.md)."""
     if output == "-":
         if len(records) > 1:
             raise InputError(f"-o -: {len(records)} records give {len(records)} reports; "
                              "expected a folder for them, e.g. -o reports/")
         return [(records[0], None)]
-    if not folder:
+    if not _is_folder(output):
         if len(records) > 1:
-            raise InputError(f"-o {output}: {len(records)} records give {len(records)} reports; "
+            raise InputError(f"-o {visible(output)}: {len(records)} records give {len(records)} reports; "
                              "expected a folder (an existing one, or a name ending in /)")
-        return [(records[0], Path(output))]
-    out, taken = [], {}
-    for record in records:
-        path = Path(output) / (Path(record).stem + FORMATS[fmt])
-        if path in taken:
-            raise InputError(f"{taken[path]} and {record} would both be written to {path}; "
-                             "expected records with different file names")
-        taken[path] = record
-        out.append((record, path))
+        out = [(records[0], Path(output))]
+    else:
+        for record in records:
+            if same_file(os.path.dirname(os.path.abspath(record)), output):
+                raise OutputError(f"-o {visible(output)}: is the folder holding the input {visible(record)}; "
+                                  f"choose another folder, so reports never mix with (or overwrite) records")
+        out, taken = [], {}
+        for record in records:
+            path = Path(output) / (Path(record).stem + FORMATS[fmt])
+            if path in taken:
+                raise InputError(f"{visible(taken[path])} and {visible(record)} would both be written to "
+                                 f"{visible(path)}; expected records with different file names")
+            taken[path] = record
+            out.append((record, path))
+    check_outputs([("-o", path) for _record, path in out], [("record", record) for record in records])
     return out
 
 
@@ -71,12 +97,8 @@ def write(path, text):
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    except OSError as err:
-        raise InputError(f"-o {path}: cannot write the report: {err.strerror or err}") from None
-    click.echo(f"wrote {path}", err=True)
+    write_atomic(path, data, "report", label="-o")
+    click.echo(f"wrote {visible(path)}", err=True)
 
 
 @click.command("report")
@@ -85,8 +107,9 @@ def write(path, text):
               help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
               help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="html", show_default=True,
-              help="html: one self-contained page; md: Markdown; json: versioned JSON with the explanation graph.")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
+              help="html: one self-contained page; md: Markdown; json: versioned JSON with the explanation graph. "
+                   "Default: by the -o file's extension (.html, .md, .json), else html.")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE|DIR/",
               help="Where to write: a file, - for stdout, or a folder (existing, or ending in /) that gets "
                    "one report per record named after it (required for several records).")
@@ -94,6 +117,15 @@ def report_command(records, trials, as_of, fmt, output):
     """Write an audit report of RECORD(s): header with hashes and the command that reproduces it,
     a summary of verdicts, and every criterion with its protocol text, reading, outcome and
     derivation tree. The same inputs give byte-identical reports."""
-    for record, path in targets(records, output, fmt):
-        loaded, warnings = load(record, as_of)
-        write(path, render(loaded, list(trials), fmt, warnings))
+    fmt = output_format(output, fmt)
+    planned = targets(records, output, fmt)
+    for _record, path in planned:
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise OutputError(f"-o {visible(path)}: cannot write the report: {err.strerror or err}") from None
+    with output_locks([("-o", path) for _record, path in planned if path is not None]):
+        for record, path in planned:
+            loaded, warnings = load(record, as_of)
+            write(path, render(loaded, list(trials), fmt, warnings))

@@ -58,7 +58,6 @@ def screen(input_spec, trials, as_of, workers, out, fmt, errors, funnel_path, ba
     JSONL file (one record per line; blank lines skipped) or - for JSONL on stdin. Records that
     fail validation or evaluation are reported in the errors stream and the run goes on.
     """
-    from ..errors import InputError
     from ..screen.cohort import DEFAULT_ENGINE
     from ..screen.output import row_format
     from ..screen.run import Settings, run
@@ -70,16 +69,10 @@ def screen(input_spec, trials, as_of, workers, out, fmt, errors, funnel_path, ba
     settings = Settings(input=input_spec, as_of=as_of, trial_ids=list(trials) or None, out=out,
                         fmt=row_format(out, fmt), errors=errors, workers=workers or _default_workers(),
                         batch_size=batch_size, backend=backend, scheduler=scheduler, resume=resume,
-                        engine=engine_name or DEFAULT_ENGINE)
+                        engine=engine_name or DEFAULT_ENGINE, funnel=funnel_path)
     summary = run(settings)
     table = summary.funnel.table()
     click.echo(table, file=sys.stdout if out else sys.stderr, nl=False)
-    if funnel_path:
-        try:
-            with open(funnel_path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(summary.funnel.csv_text())
-        except OSError as err:
-            raise InputError(f"{funnel_path}: cannot write the funnel ({err.strerror})") from None
     click.echo(summary_line(summary), err=True)
     if summary.counts.failed:
         sys.exit(1)

@@ -6,8 +6,14 @@ order with a bounded number of batches in flight, so memory stays flat however l
 
 import collections
 import concurrent.futures
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 import threading
+import time
 from contextlib import contextmanager
 from functools import partial
 
@@ -46,6 +52,44 @@ def _start_method():
     return "spawn"
 
 
+PR_SET_PDEATHSIG = 1   # linux/prctl.h
+
+
+def _die_with(parent):
+    """Make this worker end when the screening process does, even when that one is SIGKILLed:
+    the kernel's parent-death signal on Linux, else a thread that polls the parent's pid."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            armed = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+    if os.getppid() != parent:      # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="eligo-parent-watch", daemon=True).start()
+
+
+def start_worker(engine_name, parent):
+    """Pool initializer. Ctrl-C reaches the whole process group: only the main process acts on it
+    (and SIGTERM), so workers print no tracebacks; it stops them itself (stop_workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with(parent)
+    warm_up(engine_name)
+
+
+def stop_workers(pool):
+    """Kill the pool's processes at once (an interrupted or failed run): their batches are lost, the
+    checkpoint says where to resume. ProcessPoolExecutor has no public way to do this."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            process.kill()
+
+
 @contextmanager
 def local(workers, as_of, trial_ids, engine_name):
     """(submit, in_flight). One worker: this process. More: a pool of processes, each warmed up once."""
@@ -55,10 +99,13 @@ def local(workers, as_of, trial_ids, engine_name):
         yield (lambda batch: _Done(work(batch))), 1
         return
     context = multiprocessing.get_context(_start_method())
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=warm_up,
-                                                  initargs=(engine_name,))
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker,
+                                                  initargs=(engine_name, os.getpid()))
     try:
         yield (lambda batch: pool.submit(work, batch)), 2 * workers
+    except BaseException:
+        stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -7,8 +7,7 @@ of eligible patients; `remaining - decided` are indeterminate; `patients - remai
 Only counts are kept, so the funnel's memory does not grow with the cohort.
 """
 
-import csv
-import io
+from .output import csv_text
 
 COLUMNS = ("trial", "stage", "step", "criterion", "kind", "entering", "failed", "unknown", "remaining", "decided")
 
@@ -89,12 +88,7 @@ class Funnel:
             self.stages[(entry["trial"], entry["stage"])].restore(entry)
 
     def csv_text(self):
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for funnel in self.stages.values():
-            writer.writerows(funnel.rows())
-        return buffer.getvalue()
+        return csv_text([row for funnel in self.stages.values() for row in funnel.rows()], COLUMNS)
 
     def table(self):
         """Readable attrition tables, one per trial and stage."""

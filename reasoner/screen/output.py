@@ -1,9 +1,15 @@
 """Screening output: result rows (JSONL or CSV), the errors stream, and the resume checkpoint.
 
-Rows and errors are written batch by batch in input order. After each batch both files are
-flushed and synced, then the checkpoint (OUT.checkpoint) is replaced atomically with the number of
-items done and the byte length of each file. A run killed at any moment therefore leaves a
-checkpoint that matches a prefix of the files; --resume truncates them to it and carries on.
+Rows and errors are written batch by batch in input order, into FILE.partial (the finished FILE
+appears only when the run completes, in one rename: a killed run never leaves a FILE that looks
+finished, and an older FILE stays as it was). After each batch both partial files are flushed and
+synced, then the checkpoint (OUT.checkpoint) is replaced atomically with the number of items done
+and the byte length of each file. A run killed at any moment therefore leaves a checkpoint that
+matches a prefix of the partial files; --resume truncates them to it and carries on.
+
+CSV cells are neutralised against formula injection (OWASP "CSV Injection"): a text cell starting
+with = + - @ tab CR or NUL gets a leading single quote, and so does one that already starts with a
+quote, so read_csv() gives back exactly the value written.
 """
 
 import csv
@@ -11,7 +17,8 @@ import io
 import json
 import os
 
-from ..errors import InputError
+from ..errors import InputError, visible
+from ..render.files import PARTIAL_SUFFIX
 
 FORMATS = ("jsonl", "csv")
 ROW_COLUMNS = ("source", "patient", "trial", "stage", "verdict", "failing", "unknown")
@@ -36,13 +43,39 @@ def error_format(path):
     return "text"
 
 
-def _csv_bytes(rows, columns, header=False):
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+QUOTE = "'"
+
+
+def csv_cell(value):
+    """A text cell a spreadsheet shows as text, never runs as a formula. Numbers (counts, never
+    negative in Eligo's CSVs) are written as they are: a number is not a formula."""
+    if isinstance(value, str) and value.startswith((*FORMULA_START, QUOTE)):
+        return QUOTE + value
+    return value
+
+
+def csv_value(cell):
+    """The value csv_cell was given (for text cells): the one leading quote it added removed."""
+    return cell[1:] if cell.startswith(QUOTE) else cell
+
+
+def read_csv(text):
+    """Rows of an Eligo CSV (screen rows, errors, funnel) as dicts of the original text values."""
+    return [{key: csv_value(value) for key, value in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+
+def csv_text(rows, columns, header=True):
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     if header:
         writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
+    return buffer.getvalue()
+
+
+def _csv_bytes(rows, columns, header=False):
+    return csv_text(rows, columns, header).encode("utf-8")
 
 
 def _jsonl_bytes(rows):
@@ -67,7 +100,7 @@ def encode_errors(results, fmt):
         return _csv_bytes([{**e, "patient": e["patient"] or ""} for e in entries], ERROR_COLUMNS)
     if fmt == "jsonl":
         return _jsonl_bytes(entries)
-    return "".join(f"{e['status']} {e['source']}: {e['reason']}\n" for e in entries).encode("utf-8")
+    return "".join(f"{e['status']} {visible(e['source'])}: {visible(e['reason'])}\n" for e in entries).encode("utf-8")
 
 
 def header(fmt, columns):
@@ -108,28 +141,37 @@ class Checkpoint:
                 os.remove(path)
 
 
-class Stream:
-    """A binary output: a file we own (truncatable, syncable) or a borrowed stream (stdout/stderr)."""
+def partial_path(path):
+    return str(path) + PARTIAL_SUFFIX
 
-    def __init__(self, handle, owned, text=False):
-        self.handle, self.owned, self.text = handle, owned, text
+
+class Stream:
+    """A binary output: a file we own (truncatable, syncable) or a borrowed stream (stdout/stderr).
+    A file is written as PATH.partial (self.path) and published as PATH at the end of the run."""
+
+    def __init__(self, handle, owned, text=False, path=None):
+        self.handle, self.owned, self.text, self.path = handle, owned, text, path
 
     @classmethod
-    def open(cls, path, keep_bytes=0, what="output"):
-        """Open path for writing, keeping its first keep_bytes (resume) or truncating it."""
+    def open(cls, final, keep_bytes=0, what="output"):
+        """Open FINAL.partial for writing, keeping its first keep_bytes (resume) or truncating it."""
+        path = partial_path(final)
+        if keep_bytes and not os.path.exists(path):
+            raise InputError(f"{visible(path)}: missing, but the checkpoint says the interrupted run wrote "
+                             f"{keep_bytes} bytes of the {what} there; rerun without --resume")
         try:
             handle = open(path, "r+b" if keep_bytes else "wb")  # noqa: SIM115 - closed by close()
             if keep_bytes:
                 size = os.fstat(handle.fileno()).st_size
                 if size < keep_bytes:
                     handle.close()
-                    raise InputError(f"{path}: {size} bytes, shorter than the {keep_bytes} the checkpoint recorded; "
+                    raise InputError(f"{visible(path)}: {size} bytes, shorter than the {keep_bytes} the checkpoint recorded; "
                                      f"the {what} was changed since the interrupted run: rerun without --resume")
                 handle.truncate(keep_bytes)
                 handle.seek(keep_bytes)
         except OSError as err:
-            raise InputError(f"{path}: cannot write the {what} ({err.strerror})") from None
-        return cls(handle, owned=True)
+            raise InputError(f"{visible(path)}: cannot write the {what} ({err.strerror})") from None
+        return cls(handle, owned=True, path=path)
 
     def write(self, data):
         if data:

@@ -8,23 +8,59 @@ checkpoint after every batch makes a killed run resumable (--resume) without dup
 import datetime as dt
 import hashlib
 import os
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import __version__
-from ..errors import EligoError, InputError
+from ..errors import EligoError, InputError, visible
 from ..logic.rulebook import rulebook
+from ..render.files import check_outputs, output_locks, publish, write_atomic
 from .backends import backend, ordered
 from .cohort import DEFAULT_ENGINE, FAILED, INVALID, JUDGED, STDIN, batches, open_items
 from .funnel import Funnel
-from .output import ERROR_COLUMNS, ROW_COLUMNS, Checkpoint, Stream, encode_errors, encode_rows, error_format, header
+from .output import ERROR_COLUMNS, ROW_COLUMNS, Checkpoint, Stream, encode_errors, encode_rows, error_format, header, partial_path
 
 
 class WorkerLost(EligoError):
     """A worker process died (killed, out of memory): what was written so far is kept for --resume."""
 
     exit_code = 1
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped the run; signum sets the exit code (128 + signum)."""
+
+    def __init__(self, message="interrupted", signum=signal.SIGINT):
+        super().__init__(message)
+        self.signum = int(signum)
+
+
+@contextmanager
+def _stop_on_signals():
+    """SIGINT and SIGTERM raise Interrupted in the main thread, once: a second Ctrl-C (or a TERM
+    after an INT) is ignored while the run shuts its workers down and leaves its checkpoint."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in signals}
+
+    def stop(signum, _frame):
+        for other in signals:
+            signal.signal(other, signal.SIG_IGN)
+        raise Interrupted(f"interrupted by {signal.Signals(signum).name}", signum)
+
+    for signum in signals:
+        signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _lost_worker_errors():
@@ -53,6 +89,7 @@ class Settings:
     scheduler: str = None
     resume: bool = False
     engine: str = DEFAULT_ENGINE
+    funnel: str = None         # None: no funnel CSV file
 
     def params(self, book):
         """What must not change between an interrupted run and its --resume."""
@@ -145,22 +182,34 @@ def _skip(items, done, expected, source):
     return digest
 
 
-def _same_file(a, b):
-    try:
-        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
-    except OSError:
-        return False
+def _outputs(settings):
+    """Every file this run writes, with the option that names it (the guard and the locks cover all)."""
+    out = []
+    if settings.out:
+        out += [("--out", settings.out), ("--out (while running)", partial_path(settings.out)),
+                ("--out's checkpoint", Checkpoint(settings.out).path)]
+    if settings.errors:
+        out += [("--errors", settings.errors), ("--errors (while running)", partial_path(settings.errors))]
+    if settings.funnel:
+        out += [("--funnel", settings.funnel)]
+    return out
 
 
 def _check_paths(settings):
-    named = [("--out", settings.out), ("--errors", settings.errors)]
-    for flag, path in named:
-        if path and settings.input != STDIN and _same_file(path, settings.input):
-            raise InputError(f"{flag} {path}: is the input; choose another file")
-    if settings.out and settings.errors and (settings.out == settings.errors or _same_file(settings.out, settings.errors)):
-        raise InputError(f"--errors {settings.errors}: is also --out; choose another file")
+    """Refuse an output that is the input, inside the input folder, or another output of this run."""
     if settings.resume and not settings.out:
         raise InputError("--resume needs --out FILE: the output file and its checkpoint are what is resumed")
+    if settings.input == STDIN:
+        inputs, folders = [], []
+    else:
+        inputs = [("the input", settings.input)]
+        folders = [("the input", settings.input)] if os.path.isdir(settings.input) else []
+    check_outputs(_outputs(settings), inputs, folders)
+
+
+def _locked(settings):
+    """The outputs a lock protects (the partial files and checkpoint are covered by their FILE's lock)."""
+    return [(flag, path) for flag, path in _outputs(settings) if flag in ("--out", "--errors", "--funnel")]
 
 
 def _resume_state(settings, book, checkpoint):
@@ -169,7 +218,7 @@ def _resume_state(settings, book, checkpoint):
         return None
     if not checkpoint.exists():
         if os.path.exists(settings.out) and os.path.getsize(settings.out) > 0:
-            raise InputError(f"{settings.out}: no checkpoint {checkpoint.path}, so there is nothing to resume "
+            raise InputError(f"{visible(settings.out)}: no checkpoint {visible(checkpoint.path)}, so there is nothing to resume "
                              f"(the run that wrote it finished); rerun without --resume to screen again")
         return None
     state = checkpoint.load()
@@ -182,13 +231,20 @@ def _resume_state(settings, book, checkpoint):
 
 
 def run(settings, stdin=None, stdout=None, stderr=None, progress=None):
-    """Screen the cohort; returns the Summary. Raises InputError for bad options or input."""
-    stdout = stdout if stdout is not None else sys.stdout.buffer
-    stderr_text = stderr if stderr is not None else sys.stderr
+    """Screen the cohort; returns the Summary. Raises InputError for bad options or input, OutputError
+    for an output that would overwrite an input or that another run is writing, Interrupted on
+    SIGINT/SIGTERM (the checkpoint is kept: --resume finishes the run)."""
     book = rulebook()
     for tid in settings.trial_ids or []:
         book.trial(tid)
     _check_paths(settings)
+    with output_locks(_locked(settings)), _stop_on_signals():
+        return _run(settings, book, stdin, stdout, stderr, progress)
+
+
+def _run(settings, book, stdin, stdout, stderr, progress):
+    stdout = stdout if stdout is not None else sys.stdout.buffer
+    stderr_text = stderr if stderr is not None else sys.stderr
     total, items = open_items(settings.input, stdin)
     items = iter(items)
     checkpoint = Checkpoint(settings.out) if settings.out else None
@@ -235,18 +291,33 @@ def run(settings, stdin=None, stdout=None, stderr=None, progress=None):
         resume = " rerun the same command with --resume to finish" if checkpoint else ""
         raise WorkerLost(f"a worker process died ({type(err).__name__}: {err}) after {done} records were "
                          f"written;{resume}") from None
+    except Interrupted as err:
+        resume = "; rerun the same command with --resume to finish" if checkpoint else ""
+        raise Interrupted(f"{err} after {done} records were written{resume}", err.signum) from None
     finally:
         progress.clear()
         out.close()
         errors.close()
+    _finish(settings, checkpoint, out, errors, funnel)
+    return Summary(counts, funnel, time.monotonic() - started, state["done"] if state else 0)
+
+
+def _finish(settings, checkpoint, out, errors, funnel):
+    """The run is complete: write the funnel, publish the partial files under their names, and only
+    then drop the checkpoint (a kill in between leaves a checkpoint that --resume reports)."""
+    if settings.funnel:
+        write_atomic(settings.funnel, funnel.csv_text(), "funnel", label="--funnel")
+    if errors.owned:
+        publish(errors.path, settings.errors, "errors file")
+    if out.owned:
+        publish(out.path, settings.out, "output")
     if checkpoint:
         checkpoint.remove()
-    return Summary(counts, funnel, time.monotonic() - started, state["done"] if state else 0)
 
 
 def _warn(stream, results, progress):
     """Warnings (e.g. FHIR import) on stderr, in input order, each naming its source."""
-    lines = [f"warning {result.source}: {line}\n" for result in results for line in result.warnings]
+    lines = [f"warning {visible(result.source)}: {visible(line)}\n" for result in results for line in result.warnings]
     if lines:
         progress.clear()
         stream.write("".join(lines))
