@@ -53,14 +53,32 @@ class OutputError(EligoError):
     run, or the disk refused it (full, read-only). Nothing half-written is left behind."""
 
 
-def visible(text):
+def visible(text, keep=""):
     """Text safe to print: every character that is not printable (newlines, ESC, bidi overrides such
     as U+202E, zero-width characters) as a visible escape (\\n, \\x1b, \\u202e), so a value can never
-    start a new line, move the cursor or reorder what a reader sees. Spaces stay spaces."""
+    start a new line, move the cursor or reorder what a reader sees. Spaces stay spaces; characters
+    in `keep` (e.g. newlines where the format treats them as plain white space) stay as they are."""
     text = str(text)
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+    return "".join(ch if ch.isprintable() or ch in keep else _escape(ch) for ch in text)
+
+
+def visible_json(text):
+    """JSON text (json.dumps output) with every non-printable character inside its strings written as
+    a \\uXXXX escape: the same JSON value when read back, but no raw bidi override or zero-width
+    character reaches a terminal or an editor. Raw newlines in JSON text are its own indentation."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == "\n" else _json_escape(ch) for ch in text)
+
+
+def _json_escape(ch):
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def visible_lines(text):

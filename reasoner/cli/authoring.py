@@ -4,6 +4,7 @@ Exit codes: 0 all good; 1 a failing case, a lint finding, coverage under --fail-
 surviving mutants under --fail-under; 2 bad input (a malformed test file, a wrong path).
 """
 
+import os
 import sys
 import time
 
@@ -30,6 +31,12 @@ def test_command(paths, rules, select, coverage, coverage_json, fail_under):
 
     if fail_under is not None and not coverage:
         raise click.UsageError("--fail-under needs --coverage")
+    if coverage_json:
+        from ..render.files import check_outputs
+
+        inputs = [("test file", p) for p in paths] + ([("--rules", rules)] if rules else [])
+        check_outputs([("--coverage-json", coverage_json)], inputs,
+                      [(label, p) for label, p in inputs if os.path.isdir(p)])
     start = time.perf_counter()
     runs = run_files(list(paths) or None, rules, select)
     for run in runs:
@@ -46,8 +53,10 @@ def test_command(paths, rules, select, coverage, coverage_json, fail_under):
         if coverage:
             click.echo("\n" + cov.render(measured), nl=False)
         if coverage_json:
-            with open(coverage_json, "w", encoding="utf-8") as out:
-                out.write(cov.to_json(measured))
+            from ..render.files import output_locks, write_atomic
+
+            with output_locks([("--coverage-json", coverage_json)]):
+                write_atomic(coverage_json, cov.to_json(measured), "coverage", label="--coverage-json")
         if fail_under is not None:
             low = cov.below(measured, fail_under)
             for c in low:

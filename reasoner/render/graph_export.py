@@ -7,6 +7,8 @@ import json
 
 import networkx as nx
 
+from ..errors import visible_json
+
 EXPLANATION_SCHEMA_VERSION = 1
 DOCUMENT = "eligo-explanation"
 GRAPH_FIELDS = ("tool_version", "ruleset_sha256", "patient", "as_of", "input", "input_sha256", "criterion")
@@ -44,7 +46,7 @@ def _node_entry(node, data):
 
 
 def to_json(graph):
-    return json.dumps(to_document(graph), indent=2, ensure_ascii=False) + "\n"
+    return visible_json(json.dumps(to_document(graph), indent=2, ensure_ascii=False)) + "\n"
 
 
 STYLE = {

@@ -8,6 +8,7 @@ starts each trial on a new page.
 
 from html import escape
 
+from ..errors import visible
 from .report_model import WORDS
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -73,7 +74,9 @@ FORMAT = "html"
 
 
 def esc(value):
-    return escape(str(value), quote=True)
+    """HTML-escaped, with control, bidi-override and zero-width characters shown as escapes (\\u202e):
+    a value cannot reorder or hide what the reader sees. Newlines and tabs are white space in HTML."""
+    return escape(visible(value, keep="\n\t"), quote=True)
 
 
 def render_html(report):

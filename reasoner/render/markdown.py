@@ -8,6 +8,7 @@ command sit in code spans whose fence is longer than any backtick run inside.
 
 import re
 
+from ..errors import visible
 from .report_model import WORDS
 
 # Inline characters CommonMark / GFM act on anywhere in a line ($ for GitHub's math, # for a
@@ -21,8 +22,9 @@ FORMAT = "md"
 
 
 def _visible(text):
-    """Control characters (newlines included) as escapes, so one value stays on one line."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+    """Control characters (newlines included), bidi overrides and zero-width characters as escapes,
+    so one value stays on one line and reads as written."""
+    return visible(text)
 
 
 def md(text, lead=False):

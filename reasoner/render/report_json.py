@@ -4,6 +4,7 @@ the format of docs/explanations.md."""
 
 import json
 
+from ..errors import visible_json
 from .graph_export import to_document
 from .result import trial_entry
 
@@ -44,4 +45,4 @@ def report_document(report):
 
 
 def render_json(report):
-    return json.dumps(report_document(report), indent=2, ensure_ascii=False) + "\n"
+    return visible_json(json.dumps(report_document(report), indent=2, ensure_ascii=False)) + "\n"

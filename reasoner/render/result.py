@@ -3,6 +3,7 @@
 import json
 
 from .. import __version__
+from ..errors import visible_json
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -47,4 +48,4 @@ def result_document(record, book, verdicts):
 
 def dumps(document):
     """Stable JSON: the same inputs give the same bytes."""
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return visible_json(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)) + "\n"

@@ -2,6 +2,8 @@
 
 import textwrap
 
+from ..errors import visible
+
 WIDTH = 100
 
 
@@ -12,6 +14,12 @@ def _label(trial):
 
 
 def render_check(document, book):
+    """Every line made visible (errors.visible): a patient id or file name cannot start a line of its
+    own, so nothing from a record can print what looks like another trial's verdict."""
+    return "\n".join(visible(line) for line in _check_lines(document, book))
+
+
+def _check_lines(document, book):
     lines = [f"Patient {document['patient']}, evaluated as of {document['as_of']} ({document['input']})", ""]
     for trial in document["trials"]:
         crits = trial["criteria"]
@@ -36,7 +44,7 @@ def render_check(document, book):
             shown = ", ".join(f"{k}: {'unknown' if v is None else v}" for k, v in trial["strata"].items())
             lines.append(f"  randomisation strata: {shown}")
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def render_trials(book):

@@ -6,6 +6,8 @@ one criterion (--criterion); below --depth levels a "..." line stands for the de
 node already expanded in the same criterion is not expanded again.
 """
 
+from ..errors import visible
+
 INDENT = "  "
 MORE = "..."
 REPEAT = " (as above)"
@@ -36,7 +38,7 @@ def _line(data):
 
 def _one_line(text):
     """Record strings may hold newlines or other control characters: show them escaped."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return visible(text)
 
 
 def _walk(graph, node, level, depth, lines, seen, expand, focused):

@@ -6,8 +6,10 @@ function: it runs in a pool process or on a Dask worker, reuses that process's (
 and turns every problem with one record into a result for that record instead of an exception.
 """
 
+import hashlib
 import json
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +38,33 @@ class Item:
     problem: str = None   # found while reading (e.g. a line over the size limit)
 
     def identity(self):
-        """Bytes that identify this item, so a resumed run can check its input did not change."""
-        return self.line if self.line is not None else (self.source + "\0" + (self.problem or "")).encode()
+        """Bytes that identify this item, so a resumed run can check its input did not change: a
+        JSONL line itself; a file's name and a hash of its content (so an edited record is noticed)."""
+        if self.line is not None:
+            return self.line
+        content = file_digest(self.path) if self.path is not None else ""
+        return (self.source + "\0" + (self.problem or "") + "\0" + content).encode()
+
+
+def file_digest(path):
+    """sha256 of a regular file's content (at most MAX_BYTES + 1 bytes are read, as check reads it);
+    for anything else (a FIFO or device, which must not be opened here; a missing file) what it is."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return f"not a regular file (mode {stat.S_IFMT(st.st_mode):o})"
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            left = MAX_BYTES + 1
+            while left > 0:
+                chunk = handle.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                left -= len(chunk)
+        return digest.hexdigest()
+    except OSError as err:
+        return f"unreadable ({err.strerror})"
 
 
 @dataclass

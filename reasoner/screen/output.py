@@ -17,7 +17,7 @@ import io
 import json
 import os
 
-from ..errors import InputError, visible
+from ..errors import InputError, visible, visible_json
 from ..render.files import PARTIAL_SUFFIX
 
 FORMATS = ("jsonl", "csv")
@@ -66,11 +66,16 @@ def read_csv(text):
 
 
 def csv_text(rows, columns, header=True):
+    """CSV with neutralised cells. A row holding a carriage return is written fully quoted: the csv
+    module quotes only what is in its line terminator (here \\n), and a bare CR would split the row."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    quoted = csv.DictWriter(buffer, columns, lineterminator="\n", quoting=csv.QUOTE_ALL)
     if header:
         writer.writeheader()
-    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
+    for row in rows:
+        cells = {key: csv_cell(value) for key, value in row.items()}
+        (quoted if any(isinstance(v, str) and "\r" in v for v in cells.values()) else writer).writerow(cells)
     return buffer.getvalue()
 
 
@@ -79,7 +84,7 @@ def _csv_bytes(rows, columns, header=False):
 
 
 def _jsonl_bytes(rows):
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+    return "".join(visible_json(json.dumps(row, ensure_ascii=False)) + "\n" for row in rows).encode("utf-8")
 
 
 def encode_rows(rows, fmt):
