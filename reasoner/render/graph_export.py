@@ -7,7 +7,7 @@ import json
 
 import networkx as nx
 
-from ..errors import visible_json
+from ..errors import visible, visible_json
 
 EXPLANATION_SCHEMA_VERSION = 1
 DOCUMENT = "eligo-explanation"
@@ -66,7 +66,10 @@ STYLE = {
 
 
 def _dot_string(text):
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT string: control, bidi-override and zero-width characters made visible (errors.visible),
+    then DOT's own escapes (a newline in a label is DOT's line break)."""
+    text = visible(text, keep="\n")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(graph):
