@@ -30,6 +30,8 @@ def _choice_schemas():
         record_format._criterion_ref: {"type": "string", "pattern": "^[a-z0-9_]+/[A-Za-z0-9_.]+$",
                                        "description": "a criterion as TRIAL/ID, e.g. taormina/I12 (see `eligo criteria TRIAL`)"},
         record_format._list_section: {"enum": list(record_format.SECTIONS_WITH_ITEMS)},
+        record_format._trial_ref: {"type": "string", "pattern": "^[a-z][a-z0-9_]*$",
+                                   "description": "a trial id (see `eligo trials`), e.g. oligami"},
     }
 
 
