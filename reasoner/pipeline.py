@@ -20,11 +20,12 @@ class Judgement:
     verdicts: list
 
 
-def load_input(path, as_of, warn=None):
+def load_input(path, as_of, warn=None, strict_dates=False):
     """A record file (YAML/JSON) or a FHIR R4 Bundle/resource (detected by content) -> validated Record.
 
     FHIR import warnings go to `warn` (default: stderr as `warning: Type/id: why`). The record's
-    sha256 is that of the file as given, so reports name the bundle itself.
+    sha256 is that of the file as given, so reports name the bundle itself. Entries dated after
+    as_of are set aside (Record.set_aside) for every input kind alike; strict_dates refuses them.
     """
     raw = read_bytes(path)
     data = parse_text(raw, str(path))
@@ -33,7 +34,7 @@ def load_input(path, as_of, warn=None):
         for line in imported.warnings:
             (warn or _stderr)(line)
         data = imported.record
-    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest())
+    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates)
 
 
 def _stderr(line):

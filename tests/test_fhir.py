@@ -202,13 +202,31 @@ def test_a_refused_unit_skips_that_lab_only():
     assert any(w.startswith("Observation/b1: bilirubin: labs[].unit: expected a unit convertible to mg/dL") for w in result.warnings)
 
 
-def test_inexact_or_future_values_are_skipped():
+def test_inexact_values_are_skipped_and_future_ones_set_aside_as_in_a_yaml_record():
     comparator = lab("b1", 0.5, "mg/dL")
     comparator["valueQuantity"]["comparator"] = "<"
-    result = imported(bundle(comparator, lab("b2", 0.8, "mg/dL", effectiveDateTime="2027-01-01")))
-    assert "labs" not in result.record
+    result = imported(bundle(comparator, lab("b2", 0.8, "mg/dL", effectiveDateTime="2027-01-01"),
+                             lab("b3", 0.7, "mg/dL", effectiveDateTime="2026-11-23")))
     assert any(w.startswith("Observation/b1: bilirubin: value <0.5 is not exact") for w in result.warnings)
-    assert any(w.startswith("Observation/b2: bilirubin: labs[].date: expected a date on or before") for w in result.warnings)
+    assert not any(w.startswith("Observation/b2") for w in result.warnings)
+    record = record_from_data(result.record, "test.json", AS_OF)
+    assert [lab["date"] for lab in record.data["labs"]] == [dt.date(2026, 11, 23)]
+    assert [(e.path, e.date) for e in record.set_aside] == [("labs[1]", dt.date(2027, 1, 1))]
+    assert record.set_aside[0].why == "date after --as-of 2026-11-23 (Observation/b2)"
+    with pytest.raises(InputError, match=r"labs\[1\]\.date: expected a date on or before the evaluation date 2026-11-23"):
+        record_from_data(result.record, "test.json", AS_OF, strict_dates=True)
+
+
+def test_a_receptor_result_after_as_of_gives_way_to_the_latest_known_one():
+    later = obs("e1", "16112-5", effectiveDateTime="2026-12-01", valueCodeableConcept=snomed("260385009"))
+    earlier = obs("e2", "16112-5", effectiveDateTime="2026-10-01", valueCodeableConcept=snomed("10828004"))
+    result = imported(bundle(later, earlier))
+    assert result.record["receptors"] == {"er": {"status": "positive", "date": dt.date(2026, 10, 1)}}
+    assert "Observation/e1: er: dated 2026-12-01, after --as-of 2026-11-23: set aside (an earlier result is used)" in result.warnings
+    alone = imported(bundle(later))
+    record = record_from_data(alone.record, "test.json", AS_OF)
+    assert "receptors" not in record.data or "er" not in record.data["receptors"]
+    assert [(e.path, e.why) for e in record.set_aside] == [("receptors.er", "date after --as-of 2026-11-23 (Observation/e1)")]
 
 
 def test_receptor_results_of_one_day_that_disagree_are_left_out():

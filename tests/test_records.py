@@ -1,6 +1,7 @@
 """Record validation: every problem named by file, field and what was expected."""
 
 import copy
+import datetime as dt
 
 import pytest
 
@@ -55,7 +56,7 @@ def test_lesions_without_ids_are_reported_not_a_crash(eligible):
     (lambda d: d["metastases"].append(copy.deepcopy(d["metastases"][0])), "metastases[3].id", "a unique id"),
     (lambda d: d["labs"][0].update(unit="furlongs"), "labs[0].unit", "expected"),
     (lambda d: d["patient"].update(birth_date="2026-02-30"), "patient.birth_date", "a real date"),
-    (lambda d: d["imaging"][0].update(date="2027-01-01"), "imaging[0].date", "on or before the evaluation date 2026-11-23"),
+    (lambda d: d["patient"].update(birth_date="2027-01-01"), "patient.birth_date", "on or before the evaluation date 2026-11-23"),
     (lambda d: d["metastases"][0].update(colour="red"), "metastases[0].colour", "a known field"),
     (lambda d: d["consent"].update(signed=None), "consent.signed", "leave the field out"),
     (lambda d: d["systemic_therapy"][0].update(drugs=["snake oil"]), "systemic_therapy[0].drugs[0]", "drugs.yaml"),
@@ -84,3 +85,58 @@ def test_lab_unit_is_converted_with_its_factor(eligible):
     eligible["labs"][0] = {"test": "bilirubin", "value": 17.1, "unit": "umol/L", "uln": 20.5, "date": "2026-11-16"}
     lab = record_from_data(eligible, "p.yaml", AS_OF).data["labs"][0]
     assert lab["factor"] == pytest.approx(0.0584660, rel=1e-5)
+
+
+def _later(eligible):
+    """Entries dated after AS_OF (2026-11-23): a whole lab, a regimen's end, an imaging study."""
+    eligible["labs"].insert(1, {"test": "bilirubin", "value": 2.0, "unit": "mg/dL", "uln": 1.2, "date": "2026-11-24"})
+    eligible["systemic_therapy"].append({"id": "M1", "drugs": ["letrozole"], "setting": "metastatic",
+                                         "start": "2026-11-01", "end": "2026-12-01"})
+    eligible["imaging"].append({"id": "IMG9", "modality": "ct", "date": "2027-01-05"})
+    return eligible
+
+
+def test_observations_after_as_of_are_set_aside_and_listed(eligible):
+    count = len(eligible["labs"])
+    record = record_from_data(_later(eligible), "p.yaml", AS_OF)
+    assert [(e.path, e.date) for e in record.set_aside] == [   # in record order
+        ("imaging[1]", dt.date(2027, 1, 5)), ("systemic_therapy[2].end", dt.date(2026, 12, 1)),
+        ("labs[1]", dt.date(2026, 11, 24))]
+    assert [e.why for e in record.set_aside] == ["date after --as-of 2026-11-23", "end after --as-of 2026-11-23",
+                                                 "date after --as-of 2026-11-23"]
+    assert len(record.data["labs"]) == count and all(lab["date"] <= AS_OF for lab in record.data["labs"])
+    assert "end" not in record.data["systemic_therapy"][2] and record.data["systemic_therapy"][2]["id"] == "M1"
+    assert [study["id"] for study in record.data["imaging"]] == ["IMG1"]
+
+
+def test_set_aside_keeps_the_record_paths_of_the_entries_after_it(eligible):
+    from reasoner.record.facts import facts_of
+
+    record = record_from_data(_later(eligible), "p.yaml", AS_OF)
+    paths = {f.path for f in facts_of(record).facts if f.pred == "lab"}
+    assert "labs[1]" not in paths and "labs[0]" in paths and f"labs[{len(eligible['labs']) - 1}]" in paths
+
+
+def test_the_day_of_as_of_is_known_and_the_day_after_is_not(eligible):
+    eligible["labs"][0]["date"] = "2026-11-23"
+    assert record_from_data(eligible, "p.yaml", AS_OF).set_aside == ()
+    eligible["labs"][0]["date"] = "2026-11-24"
+    assert [e.path for e in record_from_data(eligible, "p.yaml", AS_OF).set_aside] == ["labs[0]"]
+
+
+def test_strict_dates_refuses_instead(eligible):
+    with pytest.raises(RecordError) as err:
+        record_from_data(_later(eligible), "p.yaml", AS_OF, strict_dates=True)
+    assert str(err.value).splitlines() == [
+        'p.yaml: imaging[1].date: expected a date on or before the evaluation date 2026-11-23, got "2027-01-05"',
+        'p.yaml: systemic_therapy[2].end: expected a date on or before the evaluation date 2026-11-23, got "2026-12-01"',
+        'p.yaml: labs[1].date: expected a date on or before the evaluation date 2026-11-23, got "2026-11-24"']
+
+
+def test_an_imaging_link_to_a_set_aside_regimen_is_not_an_unknown_reference(eligible):
+    eligible["systemic_therapy"].append({"id": "M2", "drugs": ["letrozole"], "setting": "metastatic", "start": "2026-12-01"})
+    eligible["imaging"].append({"id": "B2", "modality": "ct", "date": "2026-11-20", "purpose": "baseline", "regimen": "M2"})
+    record = record_from_data(eligible, "p.yaml", AS_OF)
+    assert [e.path for e in record.set_aside] == ["systemic_therapy[2]"]
+    eligible["imaging"][-1]["regimen"] = "M3"
+    assert any("imaging[1].regimen: expected the id of a regimen" in p for p in problems(eligible))

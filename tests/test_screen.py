@@ -129,7 +129,7 @@ def test_folder_input_reads_files_in_name_order(tmp_path):
 def test_csv_rows_and_csv_errors(tmp_path, cohort):
     _summary, text, _errors = screen_to(tmp_path, cohort, name="out.csv", fmt="csv", errors=str(tmp_path / "e.csv"))
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == ["source", "patient", "trial", "stage", "verdict", "failing", "unknown"]
+    assert list(rows[0]) == ["source", "patient", "trial", "stage", "verdict", "failing", "unknown", "set_aside"]
     assert rows[1]["unknown"].split(";")[:2] == ["I1", "I3"] and rows[1]["stage"] == ""
     assert rows[2]["failing"] == "I3"
     errors = list(csv.DictReader(io.StringIO((tmp_path / "e.csv").read_text())))
@@ -162,7 +162,7 @@ def test_bad_lines_get_one_clear_message(raw, expected):
 
 
 def test_a_validation_crash_is_a_failed_record_not_a_crash(monkeypatch):
-    def boom(data, name, as_of):
+    def boom(data, name, as_of, strict_dates=False):
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(screen_module, "record_from_data", boom)

@@ -2,6 +2,8 @@
 
 import click
 
+from .options import STRICT_DATES
+
 
 def _as_of(ctx, param, value):
     from .main import parse_as_of
@@ -18,13 +20,14 @@ FORMATS = ("tree", "json", "dot", "graphml")
               help="Trial id (see `eligo trials`); repeat it to explain several trials in one graph.")
 @click.option("--criterion", metavar="ID", help="Explain this criterion only (e.g. I3, E2); every --trial must have it.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
-              help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
+              help="Evaluation date: what was known that day (observations dated later are set aside). Default: today.")
+@STRICT_DATES
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="tree", show_default=True,
               help="tree: indented text to read; json: documented graph (docs/explanations.md); "
                    "dot / graphml: the graph for Graphviz and other tools.")
 @click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
               help="tree only: show N levels below the trial, '...' marks deeper parts. Default: all.")
-def explain_command(record, trials, criterion, as_of, fmt, depth):
+def explain_command(record, trials, criterion, as_of, strict_dates, fmt, depth):
     """Explain RECORD's verdict for a trial: criteria, minimal proofs down to record fields and
     rule lines, and for unknown criteria the missing inputs."""
     from ..explain.graph import explain
@@ -34,7 +37,10 @@ def explain_command(record, trials, criterion, as_of, fmt, depth):
 
     if depth is not None and fmt != "tree":
         raise click.BadParameter("--depth applies to --format tree only", param_hint="--depth")
-    graph = explain(load_input(record, as_of), list(dict.fromkeys(trials)), criterion)
+    loaded = load_input(record, as_of, strict_dates=strict_dates)
+    for entry in loaded.set_aside:   # not part of the graph: the rules never saw them
+        click.echo(f"set aside (dated after --as-of {as_of.isoformat()}): {entry.path} {entry.date.isoformat()}", err=True)
+    graph = explain(loaded, list(dict.fromkeys(trials)), criterion)
     if fmt == "tree":
         click.echo(render_tree(graph, depth), nl=False)
     else:

@@ -12,6 +12,7 @@ import click
 from .. import __version__
 from ..errors import EligoError, InputError, RecordError, visible, visible_lines
 from ..record.validator import parse_iso_date
+from .options import STRICT_DATES
 
 
 def parse_as_of(ctx, param, value):
@@ -28,7 +29,8 @@ def _bad_date(value):
 
 
 AS_OF = click.option("--as-of", "as_of", callback=parse_as_of, metavar="YYYY-MM-DD",
-                     help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
+                     help="Evaluation date: what was known that day (observations dated later are set aside). "
+                          "Default: today.")
 TRIALS = click.option("--trial", "trials", multiple=True, metavar="ID",
                       help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
 
@@ -77,15 +79,16 @@ def main():
 @click.argument("record", type=click.Path(dir_okay=True, path_type=str))
 @TRIALS
 @AS_OF
+@STRICT_DATES
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a readable summary; json: the documented result (docs/output.md).")
-def check(record, trials, as_of, fmt):
+def check(record, trials, as_of, strict_dates, fmt):
     """Judge RECORD (YAML or JSON) against the trials."""
     from ..pipeline import judge, load_input
     from ..render.result import dumps, result_document
     from ..render.text import render_check
 
-    judgement = judge(load_input(record, as_of), list(trials) or None)
+    judgement = judge(load_input(record, as_of, strict_dates=strict_dates), list(trials) or None)
     document = result_document(judgement.record, judgement.book, judgement.verdicts)
     click.echo(dumps(document) if fmt == "json" else render_check(document, judgement.book), nl=fmt != "json")
 

@@ -8,6 +8,7 @@ import click
 
 from ..errors import InputError, OutputError, visible
 from ..render.files import check_outputs, output_locks, same_file, write_atomic
+from .options import STRICT_DATES
 
 FORMATS = {"html": ".html", "md": ".md", "json": ".json"}
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
@@ -30,7 +31,7 @@ def render(record, trial_ids, fmt, warnings=()):
     return renderer(report_of(record, trial_ids, warnings))
 
 
-def load(path, as_of):
+def load(path, as_of, strict_dates=False):
     """The validated record and its FHIR import warnings (also shown on stderr, as `eligo check` does)."""
     from ..pipeline import load_input
 
@@ -40,7 +41,7 @@ def load(path, as_of):
         warnings.append(line)
         click.echo(f"warning: {visible(line)}", err=True)
 
-    return load_input(path, as_of, warn), warnings
+    return load_input(path, as_of, warn, strict_dates), warnings
 
 
 def output_format(output, fmt):
@@ -106,14 +107,15 @@ def write(path, text):
 @click.option("--trial", "trials", multiple=True, metavar="ID",
               help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
-              help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
+              help="Evaluation date: what was known that day (observations dated later are set aside). Default: today.")
+@STRICT_DATES
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
               help="html: one self-contained page; md: Markdown; json: versioned JSON with the explanation graph. "
                    "Default: by the -o file's extension (.html, .md, .json), else html.")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE|DIR/",
               help="Where to write: a file, - for stdout, or a folder (existing, or ending in /) that gets "
                    "one report per record named after it (required for several records).")
-def report_command(records, trials, as_of, fmt, output):
+def report_command(records, trials, as_of, strict_dates, fmt, output):
     """Write an audit report of RECORD(s): header with hashes and the command that reproduces it,
     a summary of verdicts, and every criterion with its protocol text, reading, outcome and
     derivation tree. The same inputs give byte-identical reports."""
@@ -127,5 +129,5 @@ def report_command(records, trials, as_of, fmt, output):
                 raise OutputError(f"-o {visible(path)}: cannot write the report: {err.strerror or err}") from None
     with output_locks([("-o", path) for _record, path in planned if path is not None]):
         for record, path in planned:
-            loaded, warnings = load(record, as_of)
+            loaded, warnings = load(record, as_of, strict_dates)
             write(path, render(loaded, list(trials), fmt, warnings))

@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from .options import STRICT_DATES
+
 
 def _as_of(ctx, param, value):
     from .main import parse_as_of
@@ -28,7 +30,9 @@ def _default_workers():
 @click.option("--trial", "trials", multiple=True, metavar="ID",
               help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
-              help="Evaluation date for every record. Default: today.")
+              help="Evaluation date for every record: what was known that day (observations dated later are "
+                   "set aside and listed in each row). Default: today.")
+@STRICT_DATES
 @click.option("--workers", type=click.IntRange(1, 256), default=None, metavar="N",
               help="Worker processes (local backend) or local Dask workers. Default: the CPUs available.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
@@ -50,7 +54,7 @@ def _default_workers():
 @click.option("--engine", "engine_name", type=click.Choice(["fast", "pydatalog"]), default=None,
               help="fast (default): the rule files compiled bottom-up, ~6.5x faster, checked against pyDatalog by "
                    "the tests and the benchmark; pydatalog: the reference engine that check, explain and report use.")
-def screen(input_spec, trials, as_of, workers, out, fmt, errors, funnel_path, backend, scheduler, resume, batch_size,
+def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, funnel_path, backend, scheduler, resume, batch_size,
            engine_name):
     """Screen a cohort against the trials: one result row per patient, trial and stage.
 
@@ -69,7 +73,8 @@ def screen(input_spec, trials, as_of, workers, out, fmt, errors, funnel_path, ba
     settings = Settings(input=input_spec, as_of=as_of, trial_ids=list(trials) or None, out=out,
                         fmt=row_format(out, fmt), errors=errors, workers=workers or _default_workers(),
                         batch_size=batch_size, backend=backend, scheduler=scheduler, resume=resume,
-                        engine=engine_name or DEFAULT_ENGINE, funnel=funnel_path)
+                        engine=engine_name or DEFAULT_ENGINE, funnel=funnel_path,
+                        strict_dates=strict_dates)
     summary = run(settings)
     table = summary.funnel.table()
     click.echo(table, file=sys.stdout if out else sys.stderr, nl=False)

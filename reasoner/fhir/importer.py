@@ -223,6 +223,13 @@ def _receptors(state, record, sources):
     for entry in state.pieces.get("receptors", []):
         by_receptor.setdefault(entry["receptor"], []).append(entry)
     for receptor, entries in sorted(by_receptor.items()):
+        known = [e for e in entries if not (e["date"] and state.as_of and e["date"] > state.as_of)]
+        if known and len(known) < len(entries):   # the record holds one result: the latest known on --as-of
+            for e in entries:
+                if e not in known:
+                    state.warn(e["resource"], f"{receptor}: dated {e['date'].isoformat()}, after --as-of "
+                                              f"{state.as_of.isoformat()}: set aside (an earlier result is used)")
+            entries = known
         newest = max(e["date"] or dt.date.min for e in entries)
         top = [e for e in entries if (e["date"] or dt.date.min) == newest]
         if len({e["item"]["status"] for e in top}) > 1:

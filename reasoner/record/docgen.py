@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .format import RECORD, SCHEMA_VERSION
-from .validator import Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
+from .validator import ENTRY, FIELD, Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "patient-record.md"
 
@@ -21,8 +21,19 @@ prints the same format as JSON Schema (draft 2020-12) for tools that export reco
 **Open world.** A field or section left out means *not recorded*: the criteria that need it become
 `unknown` and name it as missing. An empty list (`other_malignancies: []`) means *known none*.
 `null` is refused: leave the field out instead. Unknown fields are errors (nothing is silently
-dropped). Dates are `YYYY-MM-DD`; observation dates may not lie after the evaluation date
-(`--as-of`), planned trial dates (`dates.*`) may.
+dropped). Dates are `YYYY-MM-DD`.
+
+**Dates and `--as-of`.** `--as-of` is what was known on that day. Every date in the record is an
+observation (a test, a study, an assessment, a treatment given, a judgment) except the planned
+trial dates `dates.*`, which are plans and may lie after it. An observation dated after `--as-of`
+was not known then: it is **set aside** — left out for the rules and listed in every output
+(`eligo check` text and JSON `set_aside`, reports, screen rows). What goes is shown per field below:
+*entry set aside* drops the whole entry the date belongs to (a lab result, an imaging study, a
+regimen that started later, a receptor result, the consent); *field set aside* drops that date alone
+(a regimen or trial that ended later was still going on that day). `patient.birth_date` is never
+set aside: a later one is an error. `--strict-dates` refuses every such date instead (exit 2).
+Each criterion counts ages and windows from its trial's reference date (`dates.*`), not from
+`--as-of` (docs/readings.md, "Reference dates").
 
 **Units.** Sizes are millimetres, percentages 0-100. Lab values take any UCUM unit that converts to
 the test's canonical unit (facts/reference/labs.yaml: bilirubin mg/dL, enzymes U/L, albumin g/dL,
@@ -55,7 +66,10 @@ def _expected(spec):
     if isinstance(spec, Num):
         return spec.expected()
     if isinstance(spec, Date):
-        return "date YYYY-MM-DD" + ("" if spec.past else " (may be in the future)")
+        if not spec.past:
+            return "date YYYY-MM-DD (a plan: may lie after --as-of)"
+        return "date YYYY-MM-DD" + {ENTRY: " (after --as-of: entry set aside)", FIELD: " (after --as-of: field set aside)",
+                                    None: " (on or before --as-of)"}[spec.aside]
     if isinstance(spec, Str):
         return f"text (at most {spec.max_len} characters)"
     if isinstance(spec, List):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from .format import FINDINGS, SECTIONS_WITH_ITEMS
 from .predicates import BASE
 from .reference import reference
+from .validator import entries
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _diagnosis(data, out):
     out.value("primary_dx_day", "primary_tumour.diagnosis_date", primary, "diagnosis_date", convert=day)
     out.value("primary_controlled", "primary_tumour.controlled", primary, "controlled")
     out.value("primary_present", "primary_tumour.present", primary, "present")
-    for i, rec in enumerate(data.get("recurrences", [])):
+    for i, rec in entries(data.get("recurrences", [])):
         path, rid = f"recurrences[{i}]", rec["id"]
         out.add("recurrence", path, rid, rec["type"])
         out.value("recurrence_day", f"{path}.date", rec, "date", rid, convert=day)
@@ -161,9 +162,9 @@ LESION_FIELDS = (
 
 
 def _lesions(data, out):
-    for i, site in enumerate(data.get("metastatic_sites", [])):
+    for i, site in entries(data.get("metastatic_sites", [])):
         out.add("metastatic_site", f"metastatic_sites[{i}].organ", site["organ"])
-    for i, lesion in enumerate(data.get("metastases", [])):
+    for i, lesion in entries(data.get("metastases", [])):
         path, lid = f"metastases[{i}]", lesion["id"]
         out.add("lesion", path, lid, lesion["organ"])
         for key, pred, convert in LESION_FIELDS:
@@ -182,7 +183,7 @@ def _lesions(data, out):
                 out.value(pred, f"{path}.site.{key}", site, key, lid)
         for j, level in enumerate(site.get("vertebrae", [])):
             out.add("lesion_vertebra", f"{path}.site.vertebrae[{j}]", lid, level)
-    for i, site in enumerate(data.get("locoregional_lesions", [])):
+    for i, site in entries(data.get("locoregional_lesions", [])):
         path, lid = f"locoregional_lesions[{i}]", site["id"]
         out.add("locoregional_lesion", path, lid, site["region"])
         out.value("lesion_progressing", f"{path}.progressing", site, "progressing", lid)
@@ -207,7 +208,7 @@ def _changes(lesion, path, lid, out, measures):
 
 
 def _therapy(data, out):
-    for i, study in enumerate(data.get("imaging", [])):
+    for i, study in entries(data.get("imaging", [])):
         path = f"imaging[{i}]"
         out.add("imaging", path, study["id"], study["modality"], day(study["date"]))
         out.value("imaging_purpose", f"{path}.purpose", study, "purpose", study["id"])
@@ -219,7 +220,7 @@ def _therapy(data, out):
                 out.add("regimen_imaging_months", f"{path}.date", reg["id"], study["id"], months_between(reg["start"], study["date"]))
         for key in ("region", "contrast", "response"):
             out.value(f"imaging_{key}", f"{path}.{key}", study, key, study["id"])
-    for i, reg in enumerate(data.get("systemic_therapy", [])):
+    for i, reg in entries(data.get("systemic_therapy", [])):
         path, rid = f"systemic_therapy[{i}]", reg["id"]
         for j, drug in enumerate(reg["drugs"]):
             out.add("regimen_drug", f"{path}.drugs[{j}]", rid, drug)
@@ -241,7 +242,7 @@ def _therapy(data, out):
         out.value("regimen_evaluations", f"{path}.evaluations", reg, "evaluations", rid, convert=int)
         out.value("regimen_stop", f"{path}.stop_reason", reg, "stop_reason", rid)
         _months_to_metastasis(data, out, "regimen_end_months_to_metastasis", f"{path}.end", reg.get("end"), rid)
-    for i, course in enumerate(data.get("radiotherapy", [])):
+    for i, course in entries(data.get("radiotherapy", [])):
         path, cid = f"radiotherapy[{i}]", course["id"]
         out.add("radiotherapy", path, cid)
         out.value("radiotherapy_day", f"{path}.date", course, "date", cid, convert=day)
@@ -252,7 +253,7 @@ def _therapy(data, out):
             out.gap("radiotherapy_lesions_recorded", f"{path}.lesions")
         for j, lesion in enumerate(course.get("lesions", [])):
             out.add("radiotherapy_lesion", f"{path}.lesions[{j}]", cid, lesion)
-    for i, op in enumerate(data.get("surgery", [])):
+    for i, op in entries(data.get("surgery", [])):
         path, sid = f"surgery[{i}]", op["id"]
         out.add("surgery", path, sid, op["procedure"])
         out.value("surgery_day", f"{path}.date", op, "date", sid, convert=day)
@@ -275,7 +276,7 @@ def _months_to_metastasis(data, out, pred, path, when, ident):
 
 
 def _labs(data, out):
-    for i, lab in enumerate(data.get("labs", [])):
+    for i, lab in entries(data.get("labs", [])):
         path, lid, factor = f"labs[{i}]", f"lab{i + 1}", lab["factor"]
         out.add("lab", path, lid, lab["test"], milli(lab["value"], factor), day(lab["date"]))
         out.value("lab_uln", f"{path}.uln", lab, "uln", lid, convert=lambda v, f=factor: milli(v, f))
@@ -286,7 +287,7 @@ def _labs(data, out):
 
 
 def _status(data, out):
-    for i, ps in enumerate(data.get("performance_status", [])):
+    for i, ps in entries(data.get("performance_status", [])):
         out.add("performance", f"performance_status[{i}]", f"ps{i + 1}", ps["scale"], int(ps["value"]), day(ps["date"]))
     repro = data.get("reproductive", {})
     for key in ("childbearing_potential", "pregnant", "breastfeeding", "contraception"):
@@ -294,7 +295,7 @@ def _status(data, out):
     out.value("last_delivery_day", "reproductive.last_delivery", repro, "last_delivery", convert=day)
     if "pregnancy_tests" not in repro:
         out.gap("pregnancy_test", "reproductive.pregnancy_tests")
-    for i, test in enumerate(repro.get("pregnancy_tests", [])):
+    for i, test in entries(repro.get("pregnancy_tests", [])):
         out.add("pregnancy_test", f"reproductive.pregnancy_tests[{i}]", f"preg{i + 1}", test["result"], day(test["date"]))
     findings = data.get("findings", {})
     for key in FINDINGS:
@@ -312,13 +313,13 @@ def _status(data, out):
     out.value("consent_day", "consent.date", consent, "date", convert=day)
     if "attestations" not in data:
         out.gap("attested", "attestations")
-    for i, att in enumerate(data.get("attestations", [])):
+    for i, att in entries(data.get("attestations", [])):
         trial, crit = att["criterion"].split("/")
         out.add("attested", f"attestations[{i}]", trial, crit, att["answer"])
 
 
 def _history(data, out, as_of):
-    for i, mal in enumerate(data.get("other_malignancies", [])):
+    for i, mal in entries(data.get("other_malignancies", [])):
         path, mid = f"other_malignancies[{i}]", mal["id"]
         out.add("other_malignancy", path, mid, mal["category"])
         out.value("malignancy_dx_day", f"{path}.diagnosis_date", mal, "diagnosis_date", mid, convert=day)
@@ -336,20 +337,20 @@ def _history(data, out, as_of):
             out.gap("malignancy_treatments_recorded", f"{path}.treatments")
         for j, mod in enumerate(mal.get("treatments", [])):
             out.add("malignancy_treatment", f"{path}.treatments[{j}]", mid, mod)
-    for i, com in enumerate(data.get("comorbidities", [])):
+    for i, com in entries(data.get("comorbidities", [])):
         path, cid = f"comorbidities[{i}]", f"c{i + 1}"
         out.add("comorbidity", path, cid, com["condition"])
         out.value("comorbidity_status", f"{path}.status", com, "status", cid)
         out.value("comorbidity_months", f"{path}.date", com, "date", cid, convert=lambda d: months_between(d, as_of))
         out.value("comorbidity_nyha", f"{path}.nyha_class", com, "nyha_class", cid, convert=int)
-    for i, tox in enumerate(data.get("toxicities", [])):
+    for i, tox in entries(data.get("toxicities", [])):
         path, tid = f"toxicities[{i}]", f"t{i + 1}"
         out.add("toxicity", path, tid, toxicity_name(tox["name"]), int(tox["grade"]))
         out.value("toxicity_stable", f"{path}.stable", tox, "stable", tid)
 
 
 def _other_trials(data, out):
-    for i, trial in enumerate(data.get("other_trials", [])):
+    for i, trial in entries(data.get("other_trials", [])):
         path, tid = f"other_trials[{i}]", trial["id"]
         out.add("other_trial", path, tid)
         out.value("other_trial_start", f"{path}.start", trial, "start", tid, convert=day)

@@ -8,7 +8,7 @@ import math
 
 from .reference import reference
 from .units import UnitError, factor
-from .validator import Bool, Choice, Date, Enum, List, Map, Num, Obj, SourceInt, Str
+from .validator import FIELD, Bool, Choice, Date, Enum, List, Map, Num, Obj, SourceInt, Str
 
 SCHEMA_VERSION = 1
 
@@ -203,14 +203,15 @@ def _check_record(record, path, ctx):
 
 def _check_references(record, ctx):
     """Lesion ids are one name space (metastases and locoregional sites); an imaging study's
-    regimen must be a listed regimen, or criteria reading it would silently see nothing."""
+    regimen must be a listed regimen, or criteria reading it would silently see nothing (one set
+    aside as dated after --as-of is listed as set aside: the study's link to it then reads as nothing)."""
     # Entries already reported for a missing id are still checked here: compare only real ids.
     metastatic = {lesion["id"] for lesion in record.get("metastases", []) if "id" in lesion}
     for i, site in enumerate(record.get("locoregional_lesions", [])):
         if site.get("id") in metastatic:
             ctx.problem(f"locoregional_lesions[{i}].id", "an id not used by a metastasis", site["id"])
     if "systemic_therapy" in record:
-        regimens = {reg.get("id") for reg in record["systemic_therapy"]}
+        regimens = {reg.get("id") for reg in record["systemic_therapy"]} | {i for s, i in ctx.aside_ids if s == "systemic_therapy"}
         for i, study in enumerate(record.get("imaging", [])):
             if "regimen" in study and study["regimen"] not in regimens:
                 ctx.problem(f"imaging[{i}].regimen", "the id of a regimen in systemic_therapy", study["regimen"])
@@ -288,7 +289,7 @@ REGIMEN = Obj({
     "protocol": Choice(_trial_ref, doc="id of the trial whose protocol therapy this regimen is (e.g. oligami)"),
     "courses_planned": Num(1, 1000, integer=True, doc="number of courses (cycles) the protocol or plan foresees"),
     "courses_given": Num(0, 1000, integer=True, doc="number of courses (cycles) given so far"),
-    "end": Date(doc="last dose; leave out while ongoing"),
+    "end": Date(aside=FIELD, doc="last dose; leave out while ongoing"),
     "ongoing": Bool(doc="still being given on the evaluation date"),
     "best_response": Enum(*RESPONSES, doc="best overall response (RECIST): cr, pr, sd, pd, ne"),
     "last_response": Enum(*RESPONSES, doc="response at the most recent evaluation"),
@@ -341,7 +342,7 @@ MALIGNANCY = Obj({
     "status": Enum("active", "no_evidence_of_disease", doc="disease status on the evaluation date"),
     "requires_therapy": Bool(doc="currently requires anticancer therapy"),
     "radically_treated": Bool(doc="treated with curative intent"),
-    "treatment_end": Date(doc="end of its last treatment"),
+    "treatment_end": Date(aside=FIELD, doc="end of its last treatment"),
     "treatments": List(Enum("surgery", "chemotherapy", "radiotherapy", "endocrine", "targeted", "immunotherapy"),
                        doc="modalities used for it"),
 }, required=("id", "category"), doc="one malignancy other than the breast cancer")
@@ -387,7 +388,7 @@ OTHER_TRIAL = Obj({
     "id": Str(60, doc="id, unique in the record"),
     "name": Str(doc="trial name or registry number"),
     "start": Date(doc="first day of participation"),
-    "end": Date(doc="last day of participation (last study treatment or visit); leave out while ongoing"),
+    "end": Date(aside=FIELD, doc="last day of participation (last study treatment or visit); leave out while ongoing"),
     "ongoing": Bool(doc="still participating on the evaluation date"),
 }, required=("id",), post=_check_period, doc="participation in another clinical trial")
 
@@ -398,7 +399,7 @@ RECORD = Obj({
         "id": Str(100, doc="patient identifier"),
         "name": Str(200, doc="name (shown verbatim, never interpreted)"),
         "sex": Enum("female", "male", doc="sex"),
-        "birth_date": Date(doc="date of birth"),
+        "birth_date": Date(aside=None, doc="date of birth"),
     }, required=("id",), doc="who"),
     "dates": Obj({
         "registration": Date(past=False, doc="planned registration (OLIGAMI: primary registration)"),
@@ -411,12 +412,12 @@ RECORD = Obj({
         "invasive": Bool(doc="invasive breast cancer (not only in situ)"),
         "histology": Str(doc="histological type in words"),
         "presentation": Enum("de_novo", "recurrent", doc="de novo stage IV or recurrent metastatic disease"),
-        "metastatic_diagnosis_date": Date(doc="date metastatic disease was diagnosed"),
+        "metastatic_diagnosis_date": Date(aside=FIELD, doc="date metastatic disease was diagnosed"),
     }, doc="the breast cancer diagnosis"),
     "receptors": Obj({"er": RECEPTOR, "pgr": RECEPTOR, "her2": RECEPTOR}, doc="receptor status"),
     "primary_tumour": Obj({
         "side": Enum("left", "right", doc="laterality"),
-        "diagnosis_date": Date(doc="date of diagnosis"),
+        "diagnosis_date": Date(aside=FIELD, doc="date of diagnosis"),
         "controlled": Bool(doc="primary tumour controlled (resected or responding)"),
         "present": Bool(doc="breast/chest wall tumour present on the evaluation date"),
     }, doc="the primary breast tumour"),
@@ -449,7 +450,7 @@ RECORD = Obj({
         "pregnant": Bool(doc="currently pregnant"),
         "breastfeeding": Bool(doc="currently breastfeeding"),
         "contraception": Bool(doc="willing to use effective contraception"),
-        "last_delivery": Date(doc="date of the most recent delivery"),
+        "last_delivery": Date(aside=FIELD, doc="date of the most recent delivery"),
         "pregnancy_tests": List(PREGNANCY_TEST, doc="pregnancy tests; [] = none done"),
     }, doc="reproductive status"),
     "other_malignancies": List(MALIGNANCY, key="id", doc="other malignancies; [] = none"),

@@ -6,7 +6,7 @@ Every failure becomes an InputError naming the file, the field and what was expe
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -26,6 +26,7 @@ class Record:
     filename: str       # as the user named it; every fact's provenance starts here
     sha256: str         # of the file's bytes, for reports
     as_of: dt.date
+    set_aside: tuple = ()   # SetAside entries (.path, .date, .why): dated after as_of, absent for the rules
 
     @property
     def patient_id(self):
@@ -187,22 +188,33 @@ def _load(text, name):
     return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def validate(data, name, as_of, sha256=""):
-    ctx = Context(as_of)
+def validate(data, name, as_of, sha256="", strict_dates=False):
+    """A Record; entries dated after as_of are set aside (Record.set_aside), or with
+    strict_dates refused like any other problem."""
+    ctx = Context(as_of, strict_dates)
     checked = RECORD.check(data, "", ctx)
     if ctx.problems:
         raise RecordError(name, ctx.problems)
-    return Record(data=checked, filename=name, sha256=sha256, as_of=as_of)
+    aside = tuple(_with_source(e, checked.get("sources", {})) for e in ctx.set_aside)
+    return Record(data=checked, filename=name, sha256=sha256, as_of=as_of, set_aside=aside)
 
 
-def record_from_data(data, name, as_of):
+def _with_source(entry, sources):
+    """A set-aside entry of an imported record names the resource it came from (Observation/b2)."""
+    found = [where for path, where in sources.items() if path == entry.path or path.startswith((entry.path + ".", entry.path + "["))]
+    if not found:
+        return entry
+    return replace(entry, why=f"{entry.why} ({found[0].split()[0]})")
+
+
+def record_from_data(data, name, as_of, strict_dates=False):
     """Validate in-memory data (rule-test cases, screening lines, imported FHIR) as a record."""
     raw = json.dumps(data, sort_keys=True, default=str).encode()
-    return validate(data, name, as_of, hashlib.sha256(raw).hexdigest())
+    return validate(data, name, as_of, hashlib.sha256(raw).hexdigest(), strict_dates)
 
 
-def load_record(path, as_of):
+def load_record(path, as_of, strict_dates=False):
     """Read, parse and validate one record file."""
     raw = read_bytes(path)
     data = parse_text(raw, str(path))
-    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest())
+    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates)

@@ -7,6 +7,7 @@ number >= 0, got "big"` and so that an absent field stays distinguishable from a
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass
 
 from ..errors import FieldProblem
 
@@ -57,15 +58,32 @@ def join(path, key):
     return f"{path}.{key}" if path else key
 
 
-class Context:
-    """Collects problems; carries the evaluation date for checks of dates against it."""
+@dataclass(frozen=True)
+class SetAside:
+    """A record entry left out because it is dated after --as-of (it was not known that day)."""
 
-    def __init__(self, as_of):
+    path: str          # record path as written in the input, e.g. labs[2] or systemic_therapy[0].end
+    date: dt.date      # the date that lies after --as-of
+    why: str           # short text, e.g. "date after --as-of 2026-11-23"
+
+
+class Context:
+    """Collects problems and set-aside entries; carries the evaluation date for checks of dates
+    against it. `strict_dates`: a date after it is refused instead of set aside."""
+
+    def __init__(self, as_of, strict_dates=False):
         self.as_of = as_of
+        self.strict_dates = strict_dates
         self.problems = []
+        self.set_aside = []
+        self.pending = []   # (field path, date) whose enclosing entry is to be set aside
+        self.aside_ids = set()   # (list path, id) of list entries set aside, for references to them
 
     def problem(self, path, expected, value=None, show=True):
         self.problems.append(FieldProblem(path, expected, describe(value) if show else None))
+
+    def aside(self, path, date, field):
+        self.set_aside.append(SetAside(path, date, f"{field} after --as-of {self.as_of.isoformat()}"))
 
 
 class Spec:
@@ -157,11 +175,18 @@ def parse_iso_date(text):
     return dt.date.fromisoformat(text)
 
 
-class Date(Spec):
-    """ISO date. `past=True`: an observation, so it may not lie after the evaluation date."""
+ENTRY, FIELD = "entry", "field"
 
-    def __init__(self, past=True, doc=""):
-        self.past, self.doc = past, doc
+
+class Date(Spec):
+    """ISO date. `past=True`: an observation, known only once it happened. One dated after the
+    evaluation date was not known that day: `aside` says what is set aside then — ENTRY (the
+    mapping the date belongs to, e.g. a whole lab result), FIELD (this date alone, e.g. a regimen's
+    end) or None (refused: a birth date cannot lie after any evaluation). With strict dates every
+    such date is refused."""
+
+    def __init__(self, past=True, aside=ENTRY, doc=""):
+        self.past, self.aside, self.doc = past, aside, doc
 
     def check(self, value, path, ctx):
         if isinstance(value, dt.datetime):
@@ -176,7 +201,12 @@ class Date(Spec):
         if value.year < 1900:
             return ctx.problem(path, "a date after 1900", value.isoformat())
         if self.past and ctx.as_of is not None and value > ctx.as_of:
-            return ctx.problem(path, f"a date on or before the evaluation date {ctx.as_of.isoformat()}", value.isoformat())
+            if ctx.strict_dates or self.aside is None:
+                return ctx.problem(path, f"a date on or before the evaluation date {ctx.as_of.isoformat()}", value.isoformat())
+            if self.aside == FIELD:
+                return ctx.aside(path, value, path.rpartition(".")[2])
+            ctx.pending.append((path, value))
+            return None
         return value
 
 
@@ -202,7 +232,7 @@ class Obj(Spec):
     def check(self, value, path, ctx):
         if not isinstance(value, dict):
             return ctx.problem(path, "a mapping of fields", value)
-        out = {}
+        out, pending = {}, len(ctx.pending)
         for key, item in value.items():
             spec = self.fields.get(key) if isinstance(key, str) else None
             if spec is None:
@@ -218,6 +248,12 @@ class Obj(Spec):
         for key in self.required:
             if key not in value:
                 ctx.problem(join(path, key), "this required field", None, show=False)
+        if len(ctx.pending) > pending:   # one of its own dates lies after --as-of: the entry goes
+            (field, date), *_ = ctx.pending[pending:]
+            del ctx.pending[pending:]
+            if isinstance(value.get("id"), (str, int)) and not isinstance(value["id"], bool):
+                ctx.aside_ids.add((path.rpartition("[")[0], as_text(value["id"]).strip()))
+            return ctx.aside(path, date, field.rpartition(".")[2])
         if self.post is not None:
             out = self.post(out, path, ctx)
         return out
@@ -259,7 +295,7 @@ class List(Spec):
             return ctx.problem(path, "a list (use [] for 'known none')", value)
         if len(value) > self.max_items:
             return ctx.problem(path, f"at most {self.max_items} entries", f"{len(value)}", show=False)
-        out, seen = [], {}
+        out, seen = Items(), {}
         for index, item in enumerate(value):
             checked = self.item.check(item, join(path, index), ctx)
             if checked is None:
@@ -274,4 +310,19 @@ class List(Spec):
                     continue
                 seen[ident] = index
             out.append(checked)
+            out.positions.append(index)
         return out
+
+
+class Items(list):
+    """A validated list that remembers each item's position in the input: with an entry set
+    aside, the items after it keep the record paths the user wrote (labs[2] stays labs[2])."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.positions = list(range(len(self)))
+
+
+def entries(items):
+    """(position in the input, item) for a validated list (plain lists: their own positions)."""
+    return zip(getattr(items, "positions", range(len(items))), items)

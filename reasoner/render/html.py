@@ -118,6 +118,9 @@ def _header(report):
     if report.warnings:
         rows.append((WORDS["warnings"], '<ul class="warnings">' + "".join(f"<li>{esc(w)}</li>" for w in report.warnings)
                      + "</ul>"))
+    if report.set_aside:
+        rows.append((WORDS["set_aside"], '<ul class="warnings">' + "".join(
+            f"<li><code>{esc(e.path)}</code> {esc(e.date.isoformat())}: {esc(e.why)}</li>" for e in report.set_aside) + "</ul>"))
     body = "\n".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
     return (f'<header>\n<h1>{esc(WORDS["title"])}: {esc(report.patient)}</h1>\n'
             f'<dl class="meta">\n{body}\n</dl>\n</header>')

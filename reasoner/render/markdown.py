@@ -84,6 +84,9 @@ def _header(report):
     if report.warnings:
         lines.append(f"- **{md(WORDS['warnings'])}:**")
         lines += [f"  - {md(w, lead=True)}" for w in report.warnings]
+    if report.set_aside:
+        lines.append(f"- **{md(WORDS['set_aside'])}:**")
+        lines += [f"  - {code(e.path)} {md(e.date.isoformat())}: {md(e.why)}" for e in report.set_aside]
     lines += ["", f"**{md(WORDS['command'])}:**", "", "```sh", _visible(report.command(FORMAT)), "```", ""]
     return lines
 

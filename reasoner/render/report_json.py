@@ -6,7 +6,7 @@ import json
 
 from ..errors import visible_json
 from .graph_export import to_document
-from .result import trial_entry
+from .result import set_aside_document, trial_entry
 
 REPORT_SCHEMA_VERSION = 1
 DOCUMENT = "eligo-report"
@@ -39,6 +39,7 @@ def report_document(report):
         "input_sha256": report.input_sha256,
         "command": report.command(FORMAT),
         "import_warnings": list(report.warnings),
+        "set_aside": set_aside_document(report.set_aside),
         "trials": trials,
         "explanation": to_document(report.graph),
     }

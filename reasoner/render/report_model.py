@@ -26,6 +26,7 @@ WORDS = {
     "trials": "Trials",
     "command": "Command that reproduces this report",
     "warnings": "Import warnings (FHIR resources or values left out of the record)",
+    "set_aside": "Set aside: dated after the evaluation date, not known on it (--as-of)",
     "summary": "Summary",
     "trial": "Trial",
     "registry": "Registry id",
@@ -114,6 +115,7 @@ class Report:
     input_sha256: str
     trial_ids: tuple
     warnings: tuple      # FHIR import warnings: what the record left out of the bundle
+    set_aside: tuple     # the record's SetAside entries (.path, .date, .why): dated after --as-of
     trials: tuple        # TrialSection, one per trial and stage
     graph: object        # the explanation graph (networkx DiGraph), embedded by the JSON report
 
@@ -139,7 +141,7 @@ def build_report(judgement, graph, warnings=()):
         patient=record.patient_id, patient_name=record.data["patient"].get("name"),
         as_of=record.as_of.isoformat(), tool_version=__version__, ruleset_sha256=judgement.book.sha256,
         input=record.filename, input_sha256=record.sha256, trial_ids=trial_ids,
-        warnings=tuple(warnings), trials=sections, graph=graph)
+        warnings=tuple(warnings), set_aside=tuple(record.set_aside), trials=sections, graph=graph)
 
 
 def _trial_section(graph, tv):

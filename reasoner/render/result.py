@@ -33,6 +33,11 @@ def _criterion(c):
     return entry
 
 
+def set_aside_document(entries):
+    """A record's set_aside entries (dated after --as-of) as [{path, date, why}], in record order."""
+    return [{"path": e.path, "date": e.date.isoformat(), "why": e.why} for e in entries]
+
+
 def result_document(record, book, verdicts):
     return {
         "schema_version": RESULT_SCHEMA_VERSION,
@@ -42,6 +47,7 @@ def result_document(record, book, verdicts):
         "ruleset_sha256": book.sha256,
         "input": record.filename,
         "input_sha256": record.sha256,
+        "set_aside": set_aside_document(record.set_aside),
         "trials": [trial_entry(tv) for tv in verdicts],
     }
 

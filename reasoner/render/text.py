@@ -20,7 +20,10 @@ def render_check(document, book):
 
 
 def _check_lines(document, book):
-    lines = [f"Patient {document['patient']}, evaluated as of {document['as_of']} ({document['input']})", ""]
+    lines = [f"Patient {document['patient']}, evaluated as of {document['as_of']} ({document['input']})"]
+    lines += [f"set aside (dated after --as-of {document['as_of']}): {e['path']} {e['date']}"
+              for e in document.get("set_aside", ())]
+    lines.append("")
     for trial in document["trials"]:
         crits = trial["criteria"]
         lines.append(f"{_label(trial)}: {trial['verdict'].upper()}")

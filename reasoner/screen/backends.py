@@ -91,9 +91,9 @@ def stop_workers(pool):
 
 
 @contextmanager
-def local(workers, as_of, trial_ids, engine_name):
+def local(workers, as_of, trial_ids, engine_name, strict_dates=False):
     """(submit, in_flight). One worker: this process. More: a pool of processes, each warmed up once."""
-    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name)
+    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name, strict_dates=strict_dates)
     if workers == 1:
         warm_up(engine_name)
         yield (lambda batch: _Done(work(batch))), 1
@@ -111,7 +111,7 @@ def local(workers, as_of, trial_ids, engine_name):
 
 
 @contextmanager
-def dask(scheduler, workers, as_of, trial_ids, engine_name):
+def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False):
     """(submit, in_flight) on a Dask scheduler, or on a LocalCluster of `workers` processes without one."""
     try:
         from distributed import Client, LocalCluster
@@ -130,14 +130,14 @@ def dask(scheduler, workers, as_of, trial_ids, engine_name):
         raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err})") from None
     try:
         threads = sum(client.nthreads().values()) or 1
-        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, engine_name, pure=False)), 2 * threads
+        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, engine_name, strict_dates, pure=False)), 2 * threads
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
-def backend(name, workers, as_of, trial_ids, scheduler, engine_name):
+def backend(name, workers, as_of, trial_ids, scheduler, engine_name, strict_dates=False):
     if name == "dask":
-        return dask(scheduler, workers, as_of, trial_ids, engine_name)
-    return local(workers, as_of, trial_ids, engine_name)
+        return dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates)
+    return local(workers, as_of, trial_ids, engine_name, strict_dates)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import EligoError, InputError
 from ..pipeline import judge, load_input
+from ..render.result import set_aside_document
 from ..record.read import MAX_BYTES, MAX_DEPTH, record_from_data, record_shaped
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
@@ -170,7 +171,8 @@ def reason_of(err, source):
 def result_rows(source, judgement):
     """Rows of one judged record: one per trial and stage, in rulebook order."""
     return [{"source": source, "patient": judgement.record.patient_id, "trial": tv.trial.id, "stage": tv.stage,
-             "verdict": tv.verdict, "failing": [c.id for c in tv.failing], "unknown": [c.id for c in tv.unknown]}
+             "verdict": tv.verdict, "failing": [c.id for c in tv.failing], "unknown": [c.id for c in tv.unknown],
+             "set_aside": set_aside_document(judgement.record.set_aside)}
             for tv in judgement.verdicts]
 
 
@@ -183,16 +185,16 @@ def evaluator(engine_name):
     return None
 
 
-def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE):
+def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False):
     """Validate and judge one item. Never raises for the record's sake: the run goes on."""
     warnings = []
     try:
         if item.problem:
             raise InputError(f"{item.source}: {item.problem}")
         if item.path is not None:
-            record = load_input(item.path, as_of, warn=warnings.append)
+            record = load_input(item.path, as_of, warn=warnings.append, strict_dates=strict_dates)
         else:
-            record = record_from_data(parse_line(item.line, item.source), item.source, as_of)
+            record = record_from_data(parse_line(item.line, item.source), item.source, as_of, strict_dates)
     except EligoError as err:
         return Result(item.index, item.source, INVALID, reason=reason_of(err, item.source), warnings=warnings)
     except Exception as err:  # noqa: BLE001 - a validator crash on odd input is reported, not fatal
@@ -206,9 +208,9 @@ def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE):
     return Result(item.index, item.source, JUDGED, record.patient_id, rows, warnings=warnings)
 
 
-def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE):
+def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False):
     """The worker function (local pool and Dask): a list of Items -> a list of Results, same order."""
-    return [judge_item(item, as_of, trial_ids, engine_name) for item in batch]
+    return [judge_item(item, as_of, trial_ids, engine_name, strict_dates) for item in batch]
 
 
 def warm_up(engine_name=DEFAULT_ENGINE):

@@ -21,7 +21,7 @@ from ..errors import InputError, visible, visible_json
 from ..render.files import PARTIAL_SUFFIX
 
 FORMATS = ("jsonl", "csv")
-ROW_COLUMNS = ("source", "patient", "trial", "stage", "verdict", "failing", "unknown")
+ROW_COLUMNS = ("source", "patient", "trial", "stage", "verdict", "failing", "unknown", "set_aside")
 ERROR_COLUMNS = ("source", "patient", "status", "reason")
 CHECKPOINT_VERSION = 1
 
@@ -90,7 +90,8 @@ def _jsonl_bytes(rows):
 def encode_rows(rows, fmt):
     if fmt == "csv":
         flat = [{**row, "stage": row["stage"] or "", "failing": ";".join(row["failing"]),
-                 "unknown": ";".join(row["unknown"])} for row in rows]
+                 "unknown": ";".join(row["unknown"]),
+                 "set_aside": ";".join(f"{e['path']} {e['date']}" for e in row["set_aside"])} for row in rows]
         return _csv_bytes(flat, ROW_COLUMNS)
     return _jsonl_bytes(rows)
 

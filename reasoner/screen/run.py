@@ -90,12 +90,13 @@ class Settings:
     resume: bool = False
     engine: str = DEFAULT_ENGINE
     funnel: str = None         # None: no funnel CSV file
+    strict_dates: bool = False
 
     def params(self, book):
         """What must not change between an interrupted run and its --resume."""
         return {"input": self.input, "as_of": self.as_of.isoformat(), "trials": self.trial_ids, "format": self.fmt,
                 "errors": self.errors, "ruleset_sha256": book.sha256, "tool_version": __version__,
-                "engine": self.engine}
+                "engine": self.engine, "strict_dates": self.strict_dates}
 
 
 @dataclass
@@ -270,7 +271,7 @@ def _run(settings, book, stdin, stdout, stderr, progress):
                 errors.write(header(efmt, ERROR_COLUMNS))
             _commit(settings, checkpoint, out, errors, book, done, digest, counts, funnel)
         with backend(settings.backend, settings.workers, settings.as_of, settings.trial_ids, settings.scheduler,
-                     settings.engine) as (submit, in_flight):
+                     settings.engine, settings.strict_dates) as (submit, in_flight):
             pairs = _keyed_batches(items, settings.batch_size, digest)
             for (batch_digest, results) in ordered(lambda pair: _Keyed(pair[0], submit(pair[1])), pairs, in_flight):
                 rows = [row for result in results for row in result.rows]
