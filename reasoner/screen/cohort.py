@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..errors import EligoError, InputError
 from ..pipeline import judge, load_input
-from ..render.result import set_aside_document
 from ..record.read import MAX_BYTES, MAX_DEPTH, record_from_data, record_shaped
+from ..render.result import set_aside_document
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
 # fast (reasoner/logic/fastlog.py: the same rule files compiled bottom-up) is the default: it meets the
