@@ -17,7 +17,8 @@ LATER = {"test": "albumin", "value": 4.0, "unit": "g/dL", "date": "2026-11-30"}
 def record(tmp_path):
     data = yaml.safe_load(EXAMPLE.read_text())
     data["labs"].insert(2, LATER)
-    path = tmp_path / "p.yaml"
+    (tmp_path / "cohort").mkdir()
+    path = tmp_path / "cohort" / "p.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return str(path)
 
@@ -49,7 +50,7 @@ def test_strict_dates_refuses_with_exit_2(record, command):
 
 def test_screen_with_strict_dates_rejects_that_record(record, tmp_path):
     errors = tmp_path / "errors.txt"
-    result = run("screen", str(tmp_path), "--as-of", "2026-11-23", "--workers", "1", "--strict-dates",
+    result = run("screen", str(tmp_path / "cohort"), "--as-of", "2026-11-23", "--workers", "1", "--strict-dates",
                  "--out", str(tmp_path / "rows.jsonl"), "--errors", str(errors))
     assert result.exit_code == 2, result.output
     assert "labs[2].date: expected a date on or before the evaluation date 2026-11-23" in errors.read_text()
@@ -72,7 +73,7 @@ def test_report_json_lists_them(record):
 
 def test_screen_rows_list_them(record, tmp_path):
     out = tmp_path / "rows.csv"
-    result = run("screen", str(tmp_path), "--trial", "taormina", "--as-of", "2026-11-23", "--workers", "1", "--out", str(out))
+    result = run("screen", str(tmp_path / "cohort"), "--trial", "taormina", "--as-of", "2026-11-23", "--workers", "1", "--out", str(out))
     assert result.exit_code == 0, result.output
     header, row = out.read_text().splitlines()[:2]
     assert header.endswith(",set_aside") and row.endswith(",labs[2] 2026-11-30")
