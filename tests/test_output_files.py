@@ -411,3 +411,24 @@ def test_screen_two_real_runs_on_one_output(tmp_path):
     assert first.returncode == 0, first_err
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 150 and len({r["source"] for r in rows}) == 150
+
+
+def test_devices_as_outputs_are_written_directly_without_side_files(folder_cohort, tmp_path):
+    before = sorted(os.listdir("/dev"))
+    result = eligo("screen", folder_cohort, "--workers", 1, "--as-of", AS_OF, "--trial", "taormina", "--out", "/dev/null",
+                   "--errors", "/dev/null", "--funnel", "/dev/null")
+    assert result.exit_code == 0, result.output
+    assert eligo("report", RECORD, "--trial", "taormina", "--as-of", AS_OF, "-o", "/dev/null").exit_code == 0
+    assert sorted(os.listdir("/dev")) == before          # no /dev/null.partial, .checkpoint or .lock
+    result = eligo("screen", folder_cohort, "--workers", 1, "--out", "/dev/null", "--resume")
+    assert result.exit_code == 2 and "is not a regular file, so there is nothing to resume" in result.output
+
+
+def test_report_file_names_made_from_hostile_record_names_are_visible(tmp_path):
+    records = tmp_path / "in"
+    records.mkdir()
+    shutil.copy(RECORD, records / "p\x1b[31m\u202e.yaml")
+    result = eligo("report", records / "p\x1b[31m\u202e.yaml", "--trial", "taormina", "--as-of", AS_OF, "-o",
+                   f"{tmp_path}/out/")
+    assert result.exit_code == 0, result.output
+    assert os.listdir(tmp_path / "out") == ["p\\x1b[31m\\u202e.html"]

@@ -81,7 +81,7 @@ def targets(records, output, fmt):
                                   f"choose another folder, so reports never mix with (or overwrite) records")
         out, taken = [], {}
         for record in records:
-            path = Path(output) / (Path(record).stem + FORMATS[fmt])
+            path = Path(output) / (visible(Path(record).stem) + FORMATS[fmt])   # no control character in a name
             if path in taken:
                 raise InputError(f"{visible(taken[path])} and {visible(record)} would both be written to "
                                  f"{visible(path)}; expected records with different file names")

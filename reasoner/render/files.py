@@ -77,7 +77,7 @@ def check_outputs(outputs, inputs=(), folders=()):
                                   f"is being read; choose a path outside it")
     for i, (label, path) in enumerate(outputs):
         for other_label, other in outputs[:i]:
-            if same_file(path, other):
+            if same_file(path, other) and not is_special(path):   # two outputs to /dev/null destroy nothing
                 raise OutputError(f"{label} {visible(path)}: is also {other_label} {visible(other)}; "
                                   f"choose another file for each output")
 
@@ -87,7 +87,7 @@ def _writable_target(path):
     return _real(path)
 
 
-def _is_special(path):
+def is_special(path):
     """An existing non-regular file (a device such as /dev/null, a FIFO): written in place, never replaced."""
     try:
         return not stat.S_ISREG(os.stat(path).st_mode)
@@ -116,7 +116,7 @@ def write_atomic(path, data, what="output", label=None):
     if isinstance(data, str):
         data = data.encode("utf-8")
     shown = f"{label} {visible(path)}" if label else visible(path)
-    if _is_special(path):
+    if is_special(path):
         try:
             with open(path, "wb") as handle:
                 handle.write(data)
@@ -189,7 +189,7 @@ def output_locks(outputs):
     held = []
     try:
         for label, path in outputs:
-            if path not in (None, "-"):
+            if path not in (None, "-") and not is_special(path):   # /dev/null needs no lock file in /dev
                 held.append(_acquire(path, label))
         yield
     finally:

@@ -18,7 +18,7 @@ import json
 import os
 
 from ..errors import InputError, visible, visible_json
-from ..render.files import PARTIAL_SUFFIX
+from ..render.files import PARTIAL_SUFFIX, is_special
 
 FORMATS = ("jsonl", "csv")
 ROW_COLUMNS = ("source", "patient", "trial", "stage", "verdict", "failing", "unknown", "set_aside")
@@ -160,7 +160,13 @@ class Stream:
 
     @classmethod
     def open(cls, final, keep_bytes=0, what="output"):
-        """Open FINAL.partial for writing, keeping its first keep_bytes (resume) or truncating it."""
+        """Open FINAL.partial for writing, keeping its first keep_bytes (resume) or truncating it.
+        A device or FIFO (/dev/null, /dev/stdout) is written directly: it cannot be renamed onto."""
+        if is_special(final):
+            try:
+                return cls(open(final, "wb"), owned=True, path=str(final))  # noqa: SIM115 - closed by close()
+            except OSError as err:
+                raise InputError(f"{visible(final)}: cannot write the {what} ({err.strerror})") from None
         path = partial_path(final)
         if keep_bytes and not os.path.exists(path):
             raise InputError(f"{visible(path)}: missing, but the checkpoint says the interrupted run wrote "
@@ -185,7 +191,7 @@ class Stream:
 
     def sync(self):
         self.handle.flush()
-        if self.owned:
+        if self.owned and not is_special(self.path):
             os.fsync(self.handle.fileno())
 
     def tell(self):

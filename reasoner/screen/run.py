@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .. import __version__
 from ..errors import EligoError, InputError, visible
 from ..logic.rulebook import rulebook
-from ..render.files import check_outputs, output_locks, publish, write_atomic
+from ..render.files import check_outputs, is_special, output_locks, publish, write_atomic
 from .backends import backend, ordered
 from .cohort import DEFAULT_ENGINE, FAILED, INVALID, JUDGED, STDIN, batches, open_items
 from .funnel import Funnel
@@ -187,10 +187,14 @@ def _outputs(settings):
     """Every file this run writes, with the option that names it (the guard and the locks cover all)."""
     out = []
     if settings.out:
-        out += [("--out", settings.out), ("--out (while running)", partial_path(settings.out)),
-                ("--out's checkpoint", Checkpoint(settings.out).path)]
+        out += [("--out", settings.out)]
+        if not is_special(settings.out):      # a device is written directly: no partial file, no checkpoint
+            out += [("--out (while running)", partial_path(settings.out)),
+                    ("--out's checkpoint", Checkpoint(settings.out).path)]
     if settings.errors:
-        out += [("--errors", settings.errors), ("--errors (while running)", partial_path(settings.errors))]
+        out += [("--errors", settings.errors)]
+        if not is_special(settings.errors):
+            out += [("--errors (while running)", partial_path(settings.errors))]
     if settings.funnel:
         out += [("--funnel", settings.funnel)]
     return out
@@ -200,6 +204,8 @@ def _check_paths(settings):
     """Refuse an output that is the input, inside the input folder, or another output of this run."""
     if settings.resume and not settings.out:
         raise InputError("--resume needs --out FILE: the output file and its checkpoint are what is resumed")
+    if settings.resume and is_special(settings.out):
+        raise InputError(f"--resume: --out {visible(settings.out)} is not a regular file, so there is nothing to resume")
     if settings.input == STDIN:
         inputs, folders = [], []
     else:
@@ -248,7 +254,7 @@ def _run(settings, book, stdin, stdout, stderr, progress):
     stderr_text = stderr if stderr is not None else sys.stderr
     total, items = open_items(settings.input, stdin)
     items = iter(items)
-    checkpoint = Checkpoint(settings.out) if settings.out else None
+    checkpoint = Checkpoint(settings.out) if settings.out and not is_special(settings.out) else None
     state = _resume_state(settings, book, checkpoint) if checkpoint else None
     counts, funnel = Counts(), Funnel(book, settings.trial_ids)
     digest, done = b"", 0
@@ -308,9 +314,9 @@ def _finish(settings, checkpoint, out, errors, funnel):
     then drop the checkpoint (a kill in between leaves a checkpoint that --resume reports)."""
     if settings.funnel:
         write_atomic(settings.funnel, funnel.csv_text(), "funnel", label="--funnel")
-    if errors.owned:
+    if errors.owned and errors.path != settings.errors:
         publish(errors.path, settings.errors, "errors file")
-    if out.owned:
+    if out.owned and out.path != settings.out:
         publish(out.path, settings.out, "output")
     if checkpoint:
         checkpoint.remove()
