@@ -92,7 +92,7 @@ def test_a_signal_stops_the_run_cleanly_and_resumably(tmp_path, cohort, signals,
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert time.monotonic() - sent < 10
+    assert time.monotonic() - sent < 5       # measured: 0.2-0.5 s
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert f"eligo: interrupted by {signal.Signals(signals[0]).name}" in stderr

@@ -67,11 +67,9 @@ def _lost_worker_errors():
     from concurrent.futures.process import BrokenProcessPool
 
     errors = [BrokenProcessPool]
-    try:
-        from distributed import KilledWorker
-        errors.append(KilledWorker)
-    except ImportError:
-        pass
+    distributed = sys.modules.get("distributed")   # only when the Dask backend loaded it (importing it takes ~2 s)
+    if distributed is not None:
+        errors.append(distributed.KilledWorker)
     return tuple(errors)
 
 
