@@ -432,3 +432,35 @@ def test_report_file_names_made_from_hostile_record_names_are_visible(tmp_path):
                    f"{tmp_path}/out/")
     assert result.exit_code == 0, result.output
     assert os.listdir(tmp_path / "out") == ["p\\x1b[31m\\u202e.html"]
+
+
+@pytest.mark.parametrize("fail_at", [1, 3])
+def test_screen_full_disk_while_streaming_exits_2_and_stays_resumable(tmp_path, monkeypatch, fail_at):
+    """ENOSPC at the first sync (the header) or midway: exit 2 naming the partial file, no internal
+    error; the older output is untouched; after "freeing space", --resume (or, before the first
+    checkpoint, a plain rerun) finishes the run."""
+    from conftest import bench_module
+    cohort = tmp_path / "c.jsonl"
+    cohort.write_text("".join(json.dumps(r) + "\n" for r in bench_module("cohort").generate(30, 5)))
+    out = tmp_path / "rows.csv"
+    out.write_text("older rows\n")
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == fail_at:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    args = ["screen", cohort, "--workers", 1, "--batch-size", 5, "--trial", "taormina", "--as-of", AS_OF, "--out", out]
+    result = eligo(*args)
+    assert result.exit_code == 2, result.output
+    assert f"eligo: {out}.partial: cannot write the output (No space left on device)" in result.output
+    assert "internal error" not in result.output and out.read_text() == "older rows\n"
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    checkpointed = (tmp_path / "rows.csv.checkpoint").exists()
+    assert checkpointed == (fail_at > 1)       # the first sync precedes the first checkpoint
+    result = eligo(*args, *(["--resume"] if checkpointed else []))
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 31

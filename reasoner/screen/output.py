@@ -16,8 +16,9 @@ import csv
 import io
 import json
 import os
+from contextlib import contextmanager
 
-from ..errors import InputError, visible, visible_json
+from ..errors import InputError, OutputError, visible, visible_json
 from ..render.files import PARTIAL_SUFFIX, is_special
 
 FORMATS = ("jsonl", "csv")
@@ -135,11 +136,15 @@ class Checkpoint:
 
     def save(self, state):
         tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump({"version": CHECKPOINT_VERSION, **state}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump({"version": CHECKPOINT_VERSION, **state}, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except OSError as err:   # the previous checkpoint stays whole: --resume starts from it
+            raise OutputError(f"{visible(self.path)}: cannot write the checkpoint ({err.strerror or err}); "
+                              f"free space and rerun the same command with --resume") from None
 
     def remove(self):
         for path in (self.path, self.path + ".tmp"):
@@ -155,8 +160,20 @@ class Stream:
     """A binary output: a file we own (truncatable, syncable) or a borrowed stream (stdout/stderr).
     A file is written as PATH.partial (self.path) and published as PATH at the end of the run."""
 
-    def __init__(self, handle, owned, text=False, path=None):
-        self.handle, self.owned, self.text, self.path = handle, owned, text, path
+    def __init__(self, handle, owned, text=False, path=None, what="output"):
+        self.handle, self.owned, self.text, self.path, self.what = handle, owned, text, path, what
+
+    @contextmanager
+    def _writing(self):
+        """A full disk (or any OSError) while writing: exit 2 naming the file, never 'internal error'.
+        A closed pipe stays a BrokenPipeError (the CLI ends quietly, as `| head` expects)."""
+        try:
+            yield
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            name = visible(self.path) if self.path else "<stdout>"
+            raise OutputError(f"{name}: cannot write the {self.what} ({err.strerror or err})") from None
 
     @classmethod
     def open(cls, final, keep_bytes=0, what="output"):
@@ -164,7 +181,7 @@ class Stream:
         A device or FIFO (/dev/null, /dev/stdout) is written directly: it cannot be renamed onto."""
         if is_special(final):
             try:
-                return cls(open(final, "wb"), owned=True, path=str(final))  # noqa: SIM115 - closed by close()
+                return cls(open(final, "wb"), owned=True, path=str(final), what=what)  # noqa: SIM115 - closed by close()
             except OSError as err:
                 raise InputError(f"{visible(final)}: cannot write the {what} ({err.strerror})") from None
         path = partial_path(final)
@@ -183,22 +200,25 @@ class Stream:
                 handle.seek(keep_bytes)
         except OSError as err:
             raise InputError(f"{visible(path)}: cannot write the {what} ({err.strerror})") from None
-        return cls(handle, owned=True, path=path)
+        return cls(handle, owned=True, path=path, what=what)
 
     def write(self, data):
         if data:
-            self.handle.write(data.decode("utf-8") if self.text else data)
+            with self._writing():
+                self.handle.write(data.decode("utf-8") if self.text else data)
 
     def sync(self):
-        self.handle.flush()
-        if self.owned and not is_special(self.path):
-            os.fsync(self.handle.fileno())
+        with self._writing():
+            self.handle.flush()
+            if self.owned and not is_special(self.path):
+                os.fsync(self.handle.fileno())
 
     def tell(self):
         return self.handle.tell() if self.owned else None
 
     def close(self):
-        if self.owned:
-            self.handle.close()
-        else:
-            self.handle.flush()
+        with self._writing():
+            if self.owned:
+                self.handle.close()
+            else:
+                self.handle.flush()
