@@ -464,3 +464,15 @@ def test_screen_full_disk_while_streaming_exits_2_and_stays_resumable(tmp_path, 
     result = eligo(*args, *(["--resume"] if checkpointed else []))
     assert result.exit_code == 0, result.output
     assert len(out.read_text().splitlines()) == 31
+
+
+@pytest.mark.parametrize("command", [["check", str(RECORD)], ["report", str(RECORD), "--trial", "taormina"],
+                                     ["explain", str(RECORD), "--trial", "taormina"]])
+def test_a_full_disk_behind_stdout_is_exit_2_not_an_internal_error(command):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "reasoner", *command, "--as-of", AS_OF.isoformat()], cwd=ROOT,
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "eligo: standard output: cannot write (No space left on device)\n"

@@ -4,6 +4,7 @@ Exit codes: 0 answered (whatever the verdicts), 2 bad input or usage, 1 internal
 """
 
 import datetime as dt
+import errno
 import os
 import sys
 
@@ -40,7 +41,9 @@ class EligoGroup(click.Group):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()      # a full disk behind stdout shows here, not at exit
+            return result
         except EligoError as err:
             click.echo(f"eligo: {message(err)}", err=True)
             sys.exit(err.exit_code)
@@ -51,12 +54,35 @@ class EligoGroup(click.Group):
             sys.exit(128 + getattr(err, "signum", 2))
         except BrokenPipeError:
             sys.exit(0)
+        except OSError as err:
+            if err.errno not in STDOUT_FULL:
+                raise_internal(err)
+            # Files Eligo writes report their own name (OutputError); what is left is standard output.
+            click.echo(f"eligo: standard output: cannot write ({err.strerror})", err=True)
+            _quiet_stdout()
+            sys.exit(2)
         except Exception as err:  # noqa: BLE001 - the last line of defence: no tracebacks for users
-            if os.environ.get("ELIGO_DEBUG"):
-                raise
-            click.echo(f"eligo: internal error: {type(err).__name__}: {visible(err)} (set ELIGO_DEBUG=1 for a traceback)",
-                       err=True)
-            sys.exit(1)
+            raise_internal(err)
+
+
+STDOUT_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def raise_internal(err):
+    if os.environ.get("ELIGO_DEBUG"):
+        raise err
+    click.echo(f"eligo: internal error: {type(err).__name__}: {visible(err)} (set ELIGO_DEBUG=1 for a traceback)",
+               err=True)
+    sys.exit(1)
+
+
+def _quiet_stdout():
+    """Stdout cannot take the rest of its buffer: point it at /dev/null so exit does not retry."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def message(err):
