@@ -41,12 +41,13 @@ def _stderr(line):
     print(f"warning: {visible(line)}", file=sys.stderr)
 
 
-def judge(record, trial_ids=None, evaluator=None):
+def judge(record, trial_ids=None, evaluator=None, with_missing=True):
     """evaluator: what computes the criteria (default this thread's pyDatalog engine; screening
-    may pass fastlog's compiled evaluator of the same rules)."""
+    may pass fastlog's compiled evaluator of the same rules). with_missing=False: unknown criteria
+    carry no missing inputs (screening rows do not show them)."""
     book = rulebook()
     if trial_ids:
         for tid in trial_ids:
             book.trial(tid)   # unknown ids are a usage error before any work
     evaluation = (evaluator or engine()).evaluate(record, trial_ids)
-    return Judgement(record, book, evaluation, trial_verdicts(book, evaluation, trial_ids))
+    return Judgement(record, book, evaluation, trial_verdicts(book, evaluation, trial_ids, with_missing))

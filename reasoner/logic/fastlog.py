@@ -145,9 +145,10 @@ def specialise(clauses):
 class _Gen:
     """Python source for one clause: nested loops and tests, then one emit of the head."""
 
-    def __init__(self, clause):
-        self.clause, self.lines, self.depth, self.bound = clause, [], 1, set()
+    def __init__(self, clause, depth=1):
+        self.clause, self.lines, self.depth, self.bound = clause, [], depth, set()
         self.relations = {}
+        self.indexes = {}      # (pred, positions) -> local name, fetched once per clause run
 
     def where(self):
         return self.clause.where
@@ -162,6 +163,9 @@ class _Gen:
     def rel(self, pred):
         name = self.relations.setdefault(pred, f"r{len(self.relations)}")
         return name
+
+    def index(self, pred, positions):
+        return self.indexes.setdefault((pred, positions), f"x{len(self.indexes)}")
 
     def term(self, term):
         if isinstance(term, Const):
@@ -196,7 +200,7 @@ class _Gen:
             return
         if key:
             positions = tuple(i for i, _a in key)
-            self.open(f"for t in I({pred!r}, {positions!r}).get(({''.join(self.term(a) + ', ' for _i, a in key)}), ()):")
+            self.open(f"for t in {self.index(pred, positions)}.get(({''.join(self.term(a) + ', ' for _i, a in key)}), ()):")
         else:
             self.open(f"for t in {rel}:")
         for i, arg in enumerate(args):
@@ -219,7 +223,7 @@ class _Gen:
             self.open(f"if ({''.join(self.term(a) + ', ' for _i, a in key)}) not in {rel}:")
         elif key:
             positions = tuple(i for i, _a in key)
-            self.open(f"if not I({pred!r}, {positions!r}).get(({''.join(self.term(a) + ', ' for _i, a in key)})):")
+            self.open(f"if not {self.index(pred, positions)}.get(({''.join(self.term(a) + ', ' for _i, a in key)})):")
         else:
             self.open(f"if not {rel}:")
 
@@ -235,7 +239,9 @@ class _Gen:
         op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "in", "not in": "not in"}[lit.op]
         self.open(f"if {self.expr(left)} {op} {self.expr(right)}:")
 
-    def source(self, name):
+    def body(self, emit):
+        """Lines of the body's loops and tests, then `emit` (a format taking the head's key and
+        value texts: a set's add, or an aggregate group's)."""
         for lit in self.clause.body:
             if isinstance(lit, Atom):
                 (self.negation if lit.negated else self.atom)(lit.pred, lit.args)
@@ -252,27 +258,80 @@ class _Gen:
             order = head.order_by[0] if head.order_by else head.target
             if head.order_by and (len(head.order_by) != 1 or order != head.target):
                 raise RuleError(f"{self.where()}: the fast engine supports {head.agg} ordered by its own value only")
-            self.emit(f"out(({''.join(self.term(a) + ', ' for a in head.args)}), {self.term(head.target)})")
+            self.emit(emit.format(key="(" + "".join(self.term(a) + ", " for a in head.args) + ")",
+                                  value=self.term(head.target)))
         else:
             for arg in head.args:
                 if isinstance(arg, Var) and arg.name not in self.bound:
                     raise RuleError(f"{self.where()}: head variable {arg.name} is never bound (unsafe clause)")
-            self.emit(f"out(({''.join(self.term(a) + ', ' for a in head.args)}))")
-        prologue = [f"    {var} = R.get({pred!r}, EMPTY)" for pred, var in self.relations.items()]
-        return f"def {name}(R, I, out):\n" + "\n".join(prologue + self.lines) + "\n"
+            self.emit(emit.format(key="(" + "".join(self.term(a) + ", " for a in head.args) + ")", value=""))
+        return self.lines
+
+    def prologue(self, indent):
+        return [f"{indent}{var} = R.get({pred!r}, EMPTY)" for pred, var in self.relations.items()]
+
+    def index_lines(self, indent):
+        return [f"{indent}{var} = I[{(pred, positions)!r}]" for (pred, positions), var in self.indexes.items()]
+
+    def guard(self):
+        """Relation names whose emptiness makes the clause derive nothing (its positive literals)."""
+        return [self.relations[lit.pred] for lit in self.clause.body
+                if isinstance(lit, FunctionValue) or (isinstance(lit, Atom) and not lit.negated)]
+
+    def source(self, name):
+        """The clause alone as `def name(R, I, out)` (recursive strata run it to a fixpoint)."""
+        self.body("out({key}" + ("" if not isinstance(self.clause.head, Aggregate) else ", {value}") + ")")
+        return f"def {name}(R, I, out):\n" + "\n".join(self.prologue("    ") + self.index_lines("    ") + self.lines) + "\n"
+
+
+def _block_source(name, strata):
+    """Consecutive non-recursive strata (one predicate each) as one function: every clause inline,
+    in stratum order, each skipped when one of its positive relations is empty. One call per
+    patient instead of one per clause: the per-clause dispatch was most of the engine's time."""
+    lines = [f"def {name}(R, I):"]
+    for stratum in strata:
+        (pred,) = stratum.preds
+        lines.append(f"    h = R[{pred!r}] = set(R.get({pred!r}, EMPTY))")
+        for clause in stratum.defs[pred]:
+            gen = _Gen(clause, depth=2)
+            aggregate = isinstance(clause.head, Aggregate)
+            gen.body("g.setdefault({key}, set()).add({value})" if aggregate else "h.add({key})")
+            lines.append(f"    # {clause.where}")
+            lines += gen.prologue("    ")
+            if aggregate:
+                lines.append("    g = {}")
+            lines.append(f"    if {' and '.join(gen.guard()) or 'True'}:")
+            lines += gen.index_lines("        ") + gen.lines
+            if aggregate:
+                reduce = {"len_": "len", "max_": "max", "min_": "min"}[clause.head.agg]
+                lines.append(f"    h.update(k + ({reduce}(v),) for k, v in g.items())")
+    return "\n".join(lines) + "\n"
 
 
 @dataclasses.dataclass
 class _Stratum:
     preds: frozenset
-    clauses: list          # [(clause, function)]
+    defs: dict             # pred -> [clause]
     recursive: bool
+    clauses: list = None   # [(clause, function)] of a recursive stratum
+
+
+def _exec(source, where, namespace, name):
+    try:
+        exec(compile(source, where, "exec"), namespace)  # noqa: S102 - rule text only, never record values
+    except SyntaxError as err:
+        raise RuleError(f"{where}: the fast engine could not compile this clause ({err.msg})") from None
+    return namespace[name]
 
 
 class Program:
-    """The rule set compiled for one set of root trials (None: all of them)."""
+    """The rule set compiled for one set of root trials (None: all of them).
 
-    def __init__(self, book, trial_ids=None):
+    roots: the predicates to derive (default the criteria's holds/lacks and the strata); every
+    predicate they depend on is derived too.
+    """
+
+    def __init__(self, book, trial_ids=None, roots=ROOTS):
         chosen = set(trial_ids) if trial_ids else None
         defs, kept = defaultdict(list), []
         for clause in book.clauses:
@@ -283,7 +342,7 @@ class Program:
             kept.append(clause)
         for clause in specialise(kept):
             defs[_head_pred(clause)].append(clause)
-        needed, stack = set(), [p for p in ROOTS if p in defs]
+        needed, stack = set(), [p for p in roots if p in defs]
         while stack:
             pred = stack.pop()
             if pred in needed:
@@ -307,17 +366,27 @@ class Program:
             inner = graph.subgraph(preds)
             if any(data.get("negative") for _a, _b, data in inner.edges(data=True)):
                 raise RuleError(f"{', '.join(sorted(preds))}: negation or an aggregate inside a cycle (not stratifiable)")
-            compiled = []
-            for pred in sorted(preds):
-                for clause in defs[pred]:
-                    name = f"_clause{count}"
-                    count += 1
-                    try:
-                        exec(compile(_Gen(clause).source(name), clause.where, "exec"), namespace)  # noqa: S102 - rule text only
-                    except SyntaxError as err:
-                        raise RuleError(f"{clause.where}: the fast engine could not compile this clause ({err.msg})") from None
-                    compiled.append((clause, namespace[name]))
-            self.strata.append(_Stratum(preds, compiled, inner.number_of_edges() > 0))
+            stratum = _Stratum(preds, {p: defs[p] for p in sorted(preds)}, inner.number_of_edges() > 0)
+            if stratum.recursive:
+                stratum.clauses = []
+                for pred in sorted(preds):
+                    for clause in defs[pred]:
+                        name, count = f"_clause{count}", count + 1
+                        stratum.clauses.append((clause, _exec(_Gen(clause).source(name), clause.where, namespace, name)))
+            self.strata.append(stratum)
+        # Runs of non-recursive strata become one function each; recursive strata stay per clause.
+        self.steps, run = [], []
+        for stratum in self.strata + [None]:
+            if stratum is not None and not stratum.recursive:
+                run.append(stratum)
+                continue
+            if run:
+                name, count = f"_block{count}", count + 1
+                where = run[0].defs[next(iter(run[0].preds))][0].where
+                self.steps.append((None, _exec(_block_source(name, run), where, namespace, name)))
+                run = []
+            if stratum is not None:
+                self.steps.append((stratum, None))
 
     def run(self, relations, static_preds, static_index):
         """Derive every needed relation into `relations` (pred -> set of full tuples).
@@ -325,33 +394,41 @@ class Program:
         Indexes of the static relations (reference facts, the same for every patient) are kept in
         static_index across patients; the others live for this patient only.
         """
-        index = {}
-
-        def lookup(pred, positions):
-            key = (pred, positions)
-            cache = static_index if pred in static_preds else index
-            found = cache.get(key)
-            if found is None:
-                found = cache[key] = defaultdict(list)
-                for t in relations.get(pred, EMPTY):
-                    found[tuple(t[i] for i in positions)].append(t)
-            return found
-
-        for stratum in self.strata:
-            for pred in stratum.preds:
-                relations.setdefault(pred, set())
-            if not stratum.recursive:
-                for clause, function in stratum.clauses:
-                    _apply(clause, function, relations, lookup)
+        index = _Index(relations, static_preds, static_index)
+        for stratum, block in self.steps:
+            if block is not None:
+                block(relations, index)
                 continue
+            for pred in stratum.preds:
+                relations[pred] = set(relations.get(pred, EMPTY))
             while True:
                 before = sum(len(relations[p]) for p in stratum.preds)
                 for key in [k for k in index if k[0] in stratum.preds]:
                     del index[key]
                 for clause, function in stratum.clauses:
-                    _apply(clause, function, relations, lookup)
+                    _apply(clause, function, relations, index)
                 if sum(len(relations[p]) for p in stratum.preds) == before:
                     break
+
+
+class _Index(dict):
+    """(pred, argument positions) -> {key values: [tuples]}, built on first use. Generated code
+    reads it as I[(pred, positions)]: a plain dict lookup once built. Indexes of the static
+    relations (reference facts, the same for every patient) are kept across patients."""
+
+    def __init__(self, relations, static_preds, static_index):
+        super().__init__(static_index)
+        self.relations, self.static_preds, self.static_index = relations, static_preds, static_index
+
+    def __missing__(self, key):
+        pred, positions = key
+        found = defaultdict(list)
+        for t in self.relations.get(pred, EMPTY):
+            found[tuple(t[i] for i in positions)].append(t)
+        self[key] = found
+        if pred in self.static_preds:
+            self.static_index[key] = found
+        return found
 
 
 def _apply(clause, function, relations, lookup):
@@ -391,7 +468,7 @@ class FastEngine:
         relations = dict(self.reference)
         patient = defaultdict(set)
         for fact in pf.facts:
-            patient[fact.pred].add((PATIENT,) + tuple(canon(a) for a in fact.args))
+            patient[fact.pred].add((PATIENT, *[canon(a) if a.__class__ is float else a for a in fact.args]))
         relations.update(patient)
         self.program(trial_ids).run(relations, self.reference.keys(), self.reference_index)
         holds = {(t, c) for _p, t, c in relations.get(HOLDS, EMPTY)}

@@ -27,18 +27,23 @@ class Gap:
     key: tuple = ()  # ((argument position, constant), ...): which facts of pred it concerns
 
 
+# Looked up per fact and per gap (~180 a patient): computed once, not per call.
+_ARITY = {name: pred.arity for name, pred in BASE.items()}
+_POSITIONS = {name: {arg: i + 1 for i, arg in enumerate(pred.args)} for name, pred in BASE.items()}
+
+
 @dataclass
 class PatientFacts:
     facts: list = field(default_factory=list)
     gaps: list = field(default_factory=list)
 
     def add(self, pred, path, *args):
-        assert pred in BASE and BASE[pred].arity == len(args) + 1, (pred, args)
+        assert _ARITY.get(pred) == len(args) + 1, (pred, args)
         self.facts.append(Fact(pred, args, path))
 
     def gap(self, pred, path, **key):
-        positions = {name: i + 1 for i, name in enumerate(BASE[pred].args)}
-        self.gaps.append(Gap(pred, path, tuple(sorted((positions[k], v) for k, v in key.items()))))
+        positions = _POSITIONS[pred]
+        self.gaps.append(Gap(pred, path, tuple(sorted((positions[k], v) for k, v in key.items())) if key else ()))
 
     def value(self, pred, path, container, key, *args, convert=None, **gap_key):
         """Fact pred(*args, value) from container[key], or a gap when the field is absent."""

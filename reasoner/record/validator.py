@@ -32,6 +32,8 @@ def as_text(value):
 
 def _printable(text):
     """Control characters and lone surrogates shown escaped: a message stays one line and cannot drive a terminal."""
+    if text.isprintable():   # the common case, checked in C: every key of a valid record passes here
+        return text
     return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
 
 

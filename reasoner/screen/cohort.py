@@ -201,7 +201,7 @@ def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_d
         return Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}",
                       warnings=warnings)
     try:
-        rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name)))
+        rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name), with_missing=False))
     except Exception as err:  # noqa: BLE001 - RuleConflict or any crash: reported for this record
         return Result(item.index, item.source, FAILED, record.patient_id, reason=f"{type(err).__name__}: {err}",
                       warnings=warnings)

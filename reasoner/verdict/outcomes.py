@@ -47,7 +47,9 @@ class TrialVerdict:
         return [c for c in self.criteria if c.outcome == UNKNOWN]
 
 
-def criterion_outcome(criterion, evaluation, book):
+def criterion_outcome(criterion, evaluation, book, with_missing=True):
+    """with_missing=False leaves an unknown outcome's missing inputs empty: screening rows do not
+    show them, and computing them was ~30% of a screened patient's time."""
     key = (criterion.trial, criterion.id)
     holds, lacks = key in evaluation.holds, key in evaluation.lacks
     if holds and lacks:
@@ -58,7 +60,7 @@ def criterion_outcome(criterion, evaluation, book):
         met = holds
         passed = met if criterion.kind == "inclusion" else not met
         return CriterionOutcome(criterion, PASS if passed else FAIL, ())
-    return CriterionOutcome(criterion, UNKNOWN, missing_inputs(criterion, evaluation.facts.gaps, book))
+    return CriterionOutcome(criterion, UNKNOWN, missing_inputs(criterion, evaluation.facts.gaps, book) if with_missing else ())
 
 
 _PATTERNS = {}   # (rule-set hash, trial, criterion) -> base patterns its rules read
@@ -118,12 +120,12 @@ def _matches(gap, pred, pattern):
     return all(pattern[pos] is None or pattern[pos] == value for pos, value in gap.key)
 
 
-def trial_verdicts(book, evaluation, trial_ids=None):
-    """One TrialVerdict per (trial, stage), trials in rulebook order."""
+def trial_verdicts(book, evaluation, trial_ids=None, with_missing=True):
+    """One TrialVerdict per (trial, stage), trials in rulebook order (with_missing: see criterion_outcome)."""
     out = []
     for tid in trial_ids or list(book.trials):
         trial = book.trial(tid)
-        outcomes = {c.id: criterion_outcome(c, evaluation, book) for c in trial.criteria}
+        outcomes = {c.id: criterion_outcome(c, evaluation, book, with_missing) for c in trial.criteria}
         for stage in trial.stages:
             crits = tuple(outcomes[c.id] for c in trial.stage_criteria(stage))
             verdict = overall(crits)
