@@ -1,14 +1,17 @@
 """Benchmark of `eligo screen` (run by hand, not in CI): prints figures, asserts nothing about speed.
 
-For each cohort size: patients/s and wall time of a real `eligo screen` process (all trials),
-peak RSS of that process and its workers, then the plain-Python TAORMINA baseline on the same
-cohort in the same run (ratio), and whether Eligo and the baseline agree on every TAORMINA verdict
-and criterion. Also: scaling between the sizes, and `eligo check` of one patient as a process.
+For each cohort size, in one run: CPU time per patient of a real `eligo screen` process, all five
+trials (user + sys of the process and its workers), wall time and peak RSS (process + workers), each
+the min / median of --repeat runs with the load average; the plain-Python TAORMINA baseline's CPU
+time per patient on the same cohort in the same run, and Eligo's ratio to it; whether Eligo and the
+baseline agree on every TAORMINA verdict and criterion, and whether the engines write identical rows.
 
-    python bench/bench_screen.py --sizes 1000 10000 [--workers 2] [--engines pydatalog fast] [--profile 200]
+    python bench/bench_screen.py [--sizes 1000 10000] [--large] [--workers 2] [--repeat 3]
+                                 [--engines fast pydatalog] [--reference-max 1000] [--root OTHER_CHECKOUT]
 
-Each engine (pyDatalog, and fastlog's compiled evaluator of the same rules) is run on the same
-cohort; their result files must be byte-identical, which the benchmark checks.
+--large adds 100,000 patients (long). pyDatalog is run only up to --reference-max patients (it is
+~10x slower), enough to compare the engines row for row. --root runs another checkout's code (e.g.
+main, for before/after figures in one run); the baseline and the cohort stay this checkout's.
 """
 
 import argparse
@@ -82,7 +85,8 @@ class PeakRss:
         return self.peak
 
 
-def eligo_screen(cohort, out, workers, trials=(), engine="pydatalog"):
+def eligo_screen(cohort, out, workers, trials=(), engine="pydatalog", root=ROOT):
+    """One `eligo screen` process: (wall s, peak RSS bytes, CPU s of the process and its workers, summary)."""
     cmd = [sys.executable, "-m", "reasoner", "screen", str(cohort), "--as-of", AS_OF.isoformat(), "--engine", engine,
            "--workers", str(workers), "--out", str(out), "--errors", str(out) + ".errors.jsonl"]
     for trial in trials:
@@ -90,7 +94,7 @@ def eligo_screen(cohort, out, workers, trials=(), engine="pydatalog"):
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root)
     rss = PeakRss(proc.pid)
     _out, err = proc.communicate()
     wall = time.perf_counter() - start
@@ -100,17 +104,22 @@ def eligo_screen(cohort, out, workers, trials=(), engine="pydatalog"):
     if proc.returncode not in (0, 2):
         raise SystemExit(f"eligo screen failed ({proc.returncode}): {err.decode()[-2000:]}")
     summary = err.decode().strip().splitlines()[-1]
-    return wall, peak, f"{summary}\n    CPU {cpu:.1f} s (process + workers); load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
+    return wall, peak, cpu, f"{summary} (load average {load:.1f} -> {os.getloadavg()[0]:.1f})"
 
 
 def baseline(cohort):
-    """Plain-Python TAORMINA over the same JSONL file: {source: (verdict, outcomes)} and seconds."""
-    results, start = {}, time.perf_counter()
+    """Plain-Python TAORMINA over the same JSONL file (JSON parsing included, as Eligo's):
+    {source: (verdict, outcomes)} and CPU seconds of this process."""
+    results, start = {}, time.process_time()
     with open(cohort, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if line.strip():
                 results[f"{cohort}:{number}"] = taormina(json.loads(line), AS_OF)
-    return results, time.perf_counter() - start
+    return results, time.process_time() - start
+
+
+def spread(values):
+    return min(values), statistics.median(values)
 
 
 def eligo_taormina(out):
@@ -181,40 +190,56 @@ def profile(n, engine):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--large", action="store_true", help="also 100,000 patients (long)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size and engine (min / median shown)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", help="folder to keep cohorts and results in (default: a temporary one)")
-    parser.add_argument("--engines", nargs="+", default=["pydatalog", "fast"], choices=["pydatalog", "fast"])
+    parser.add_argument("--engines", nargs="+", default=["fast", "pydatalog"], choices=["pydatalog", "fast"])
+    parser.add_argument("--reference-max", type=int, default=1000, help="largest size pyDatalog is run at")
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose `eligo screen` is measured")
+    parser.add_argument("--no-check", action="store_true", help="skip the cold `eligo check` timing")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile judging N patients")
     args = parser.parse_args(argv)
     from reasoner.logic.rulebook import build, rulebook
 
     trials = list(rulebook().trials)
+    sizes = sorted(set(args.sizes + ([100_000] if args.large else [])))
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="eligo-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"trials: {', '.join(trials)}; workers: {args.workers}; cpus: {os.cpu_count()}; files in {folder}")
+    print(f"trials: {', '.join(trials)}; workers: {args.workers}; cpus: {os.cpu_count()}; code: {args.root}; "
+          f"load average {os.getloadavg()[0]:.1f}; files in {folder}")
     walls = {}
-    for n in args.sizes:
+    for n in sizes:
         cohort = folder / f"cohort-{n}.jsonl"
         write_jsonl(cohort, n, args.seed)
-        base, base_wall = baseline(cohort)
-        print(f"\n{n} patients; baseline (plain Python TAORMINA, 1 process): {base_wall:.2f} s, {n / base_wall:.0f} patients/s")
+        base_cpu = []
+        for _ in range(args.repeat):
+            base, seconds = baseline(cohort)
+            base_cpu.append(1000 * seconds / n)
+        low, mid = spread(base_cpu)
+        print(f"\n{n} patients; baseline (plain Python, TAORMINA only, 1 process): {low:.3f} / {mid:.3f} ms CPU per "
+              f"patient (min / median of {args.repeat}; load average {os.getloadavg()[0]:.1f})")
         outputs, rule_sets = {}, {}
         for engine in args.engines:
+            if engine == "pydatalog" and n > args.reference_max:
+                continue
             out = folder / f"results-{n}-{engine}.jsonl"
             before = build().sha256
-            wall, peak, summary = eligo_screen(cohort, out, args.workers, engine=engine)
+            runs = []
+            for _ in range(args.repeat if engine == "fast" else 1):
+                wall, peak, cpu, summary = eligo_screen(cohort, out, args.workers, engine=engine, root=args.root)
+                runs.append((1000 * cpu / n, wall, peak))
+                print(f"    {summary}")
             rule_sets[engine] = {before, build().sha256}
-            walls[(engine, n)] = wall
+            cpu_low, cpu_mid = spread([r[0] for r in runs])
+            wall_low, wall_mid = spread([r[1] for r in runs])
+            walls[(engine, n)] = wall_low
             outputs[engine] = out
-            print(f"  [{engine}] {n} patients x {len(trials)} trial(s), {args.workers} workers: {wall:.1f} s wall, "
-                  f"{n / wall:.1f} patients/s, peak RSS {peak / 2**20:.0f} MB (process + workers)")
-            print(f"    {summary}")
-            if len(trials) > 1:
-                out = folder / f"results-{n}-{engine}-taormina.jsonl"
-                wall, _peak, _summary = eligo_screen(cohort, out, args.workers, ["taormina"], engine)
-                print(f"    TAORMINA only: {wall:.1f} s wall, {n / wall:.1f} patients/s")
-            print(f"    Eligo TAORMINA wall / baseline wall = {wall / base_wall:.0f}x")
+            print(f"  [{engine}] {n} patients x {len(trials)} trials, {args.workers} workers, min / median of {len(runs)}: "
+                  f"{cpu_low:.3f} / {cpu_mid:.3f} ms CPU per patient = {cpu_low / low:.1f}x / {cpu_mid / mid:.1f}x the "
+                  f"baseline; wall {wall_low:.1f} / {wall_mid:.1f} s ({n / wall_low:.0f} patients/s); peak RSS "
+                  f"{max(r[2] for r in runs) / 2**20:.0f} MB (process + workers)")
             verdicts, criteria, differences = agreement(eligo_taormina(out), base)
             print(f"    agreement with the baseline on TAORMINA: {verdicts}/{len(base)} verdicts, "
                   f"{criteria}/{len(base) * 27} criterion outcomes")
@@ -227,13 +252,14 @@ def main(argv=None):
             print(f"  engines agree on every row (all trials): {'yes' if same else 'NO'} ({rows} rows compared)")
             if len(set().union(*rule_sets.values())) > 1:
                 print("  (the rule files changed during these runs, so the engines judged different rules)")
-    sizes = sorted(args.sizes)
-    if len(sizes) > 1:
-        for engine in args.engines:
-            small, large = walls[(engine, sizes[0])], walls[(engine, sizes[-1])]
-            print(f"\nscaling [{engine}]: time({sizes[-1]}) / time({sizes[0]}) = {large / small:.2f} "
-                  f"(size ratio {sizes[-1] / sizes[0]:.0f})")
-    print(f"eligo check of one patient, whole process: {check_process_time():.2f} s (median of 3)")
+    for engine in args.engines:
+        measured = sorted(n for e, n in walls if e == engine)
+        if len(measured) > 1:
+            small, large = walls[(engine, measured[0])], walls[(engine, measured[-1])]
+            print(f"\nscaling [{engine}]: wall({measured[-1]}) / wall({measured[0]}) = {large / small:.2f} "
+                  f"(size ratio {measured[-1] / measured[0]:.0f})")
+    if not args.no_check:
+        print(f"eligo check of one patient, whole process: {check_process_time():.2f} s (median of 3)")
     for engine in args.engines if args.profile else ():
         profile(args.profile, engine)
 
