@@ -11,7 +11,8 @@ VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "reasoner" / "__init__.p
 
 
 TEST = ["pytest>=8,<10", "hypothesis>=6.100,<7", "pytest-timeout>=2.3,<3", "markdown-it-py>=3,<5",
-        "jsonschema>=4.18,<5"]
+        "jsonschema>=4.18,<5",
+        "datalog-conformance>=0.1,<0.2"]   # tests/test_conformance.py: fastlog against outside Datalog cases
 
 
 def data_files():
@@ -45,7 +46,8 @@ setup(
     extras_require={
         # What the test suite needs (README's set-up installs it): pytest also hosts the rule-test
         # plugin; markdown-it-py renders the Markdown report as a CommonMark reader would;
-        # jsonschema checks `eligo schema` against the example records.
+        # jsonschema checks `eligo schema` against the example records; datalog-conformance holds
+        # the screening evaluator to outside Datalog cases.
         "test": TEST,
         "dev": TEST + ["ruff==0.17.6", "wheel>=0.42,<1"],
         "dask": ["dask[distributed]>=2024.1,<2027"],

@@ -127,3 +127,28 @@ def test_unused_ok_pragma_keeps_lib_vocabulary(tmp_path):
     lib = LIB + "spare(P) <= sex(P, S)   # lint: unused-ok (vocabulary)\nother(P) <= sex(P, S)\n"
     found = findings(write_tiny(tmp_path, lib=lib))
     assert found == [("lib/tiny.dl", 4, "unused", "other is defined but no rule uses it")]
+
+
+RIGHT = "reach(P, A, B) <= lesion_organ_next(P, A, C) & reach(P, C, B)\n"
+CHAIN = ("lesion_organ_next(P, A, B) <= lesion(P, A, B)\n"    # any relation a patient's record can fill
+         "reach(P, A, B) <= lesion_organ_next(P, A, B)\n")
+USE = "tiny_reach(P) <= reach(P, A, B)\n  tiny_old(P) <= known_age(P, A) & (A > 80)"
+
+
+def _recursion(tmp_path, clause):
+    root = write_tiny(tmp_path, lib=LIB + CHAIN + clause, trial=TRIAL.replace(
+        "tiny_old(P) <= known_age(P, A) & (A > 80)", USE).replace("      - tiny_old(P)", "      - tiny_old(P) & tiny_reach(P)"))
+    return root, [f for f in findings(root) if f[2] == "recursion"]
+
+
+def test_right_recursion_is_refused_with_the_left_recursive_rewrite(tmp_path):
+    root, found = _recursion(tmp_path, RIGHT)
+    assert [(f[0], f[1]) for f in found] == [("lib/tiny.dl", line_of(root, "reach(P, C, B)", "lib/tiny.dl"))]
+    assert "reach(P, C, B) is called after lesion_organ_next(P, A, C)" in found[0][3]
+    assert "r(X, Y) <= r(X, Z) & edge(Z, Y)" in found[0][3]
+
+
+def test_left_recursion_and_a_marked_acyclic_walk_pass(tmp_path):
+    assert _recursion(tmp_path / "left", "reach(P, A, B) <= reach(P, A, C) & lesion_organ_next(P, C, B)\n")[1] == []
+    marked = RIGHT.rstrip("\n") + "  # lint: recursion-ok (the walk only moves forward)\n"
+    assert _recursion(tmp_path / "marked", marked)[1] == []

@@ -127,3 +127,11 @@ def test_screening_with_the_fast_engine_gives_the_same_rows(tmp_path):
         texts.append(out.read_text())
     assert texts[0] == texts[1] and len(texts[0].splitlines()) >= 15
 
+
+
+def test_a_variable_repeated_under_a_negation_means_no_tuple_with_equal_values_there():
+    # pyDatalog 0.22.4 answers {(4, 5, 6)} for this program (checked by hand; see test_conformance.py)
+    text = crit("A", "main(P, Y, Z) & ~s3(P, V, V)") + crit("B", "main(P, Y, Z) & ~s3(Q, V, V)")
+    facts = {"main": [("p", 5, 6), ("q", 2, 3)], "s3": [("q", 7, 7), ("p", 7, 8)]}
+    assert run(text, facts)["crit_holds"] == {("p", "t", "A")}
+    assert run(text, {"main": [("p", 5, 6)], "s3": [("q", 7, 8)]})["crit_holds"] == {("p", "t", "A"), ("p", "t", "B")}

@@ -2,7 +2,8 @@
 
 Checks: syntax (and malformed rule files), undefined predicates, predicates defined but never
 used, arity clashes, unsafe variables (safety.py), negation cycles (Rulebook.negation_cycles),
-criteria lacking text / reading / holds / lacks rules, and criteria no test case names.
+right recursion (pyDatalog never terminates on it over a cycle), criteria lacking text / reading /
+holds / lacks rules, and criteria no test case names.
 A path is a rules root (lib/ + trials/ + tests/) or one trial file (rules/trials/x.yaml), which
 is then checked with its root's lib/ and tests/ only.
 """
@@ -28,6 +29,7 @@ def roots(book):
     return {HOLDS, LACKS} | {c.head.pred for t in book.trials.values() for c in t.clauses if not c.head.pred.startswith(t.id + "_")}
 
 UNUSED_OK = "# lint: unused-ok"   # on a lib clause's line: vocabulary kept for rule authors though no rule uses it yet
+RECURSION_OK = "# lint: recursion-ok"   # on a clause's line: what the right recursion walks cannot have a cycle (say why)
 _WHERE = re.compile(r"^(?P<file>[^:\n]+?):(?P<line>\d+): (?P<message>.*)$", re.S)
 
 
@@ -77,10 +79,11 @@ def lint(paths=None):
 def lint_root(root, trial_file=None):
     root = Path(root)
     findings = []
-    lib, exported = [], set()
+    lib, exported, acyclic = [], set(), set()
     for path in sorted((root / "lib").glob("*.dl")):
         text = path.read_text(encoding="utf-8")
         exported |= {(_relative(path), n) for n, line in enumerate(text.splitlines(), 1) if UNUSED_OK in line}
+        acyclic |= _marked(path, text)
         try:
             lib += parse_program(text, _relative(path))
         except RuleError as err:
@@ -88,6 +91,10 @@ def lint_root(root, trial_file=None):
     trial_paths = [Path(trial_file)] if trial_file else sorted((root / "trials").glob("*.yaml"))
     trials = {}
     for path in trial_paths:
+        try:
+            acyclic |= _marked(path, path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            pass   # load_trial reports it
         structural = criterion_fields(path)
         findings += structural
         try:
@@ -114,8 +121,46 @@ def lint_root(root, trial_file=None):
         file, line = where.rsplit(":", 1)
         findings.append(Finding(file, int(line), "negation-cycle",
                                 f"{a} depends on itself through negation or an aggregate (via {b}): not stratifiable"))
+    findings += right_recursion(clauses, acyclic)
     findings += untested(root, trials.values())
     return findings
+
+
+def _marked(path, text):
+    return {(_relative(path), n) for n, line in enumerate(text.splitlines(), 1) if RECURSION_OK in line}
+
+
+def right_recursion(clauses, acyclic=frozenset()):
+    """Recursive clauses whose recursive literal follows another positive literal, e.g.
+    `r(X, Y) <= edge(X, Z) & r(Z, Y)`. pyDatalog 0.22.4 never terminates on that form when the
+    relation it walks holds a cycle of three or more values (0 -> 1 -> 2 -> 0), inside compiled
+    code that no signal stops, so `eligo check` would hang; the left-recursive form
+    `r(X, Y) <= r(X, Z) & edge(Z, Y)` answers at once. A clause whose line carries
+    `# lint: recursion-ok (why)` is accepted: its author states the walked relation is acyclic."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for clause, lit in _uses(clauses):
+        graph.add_edge(clause.head.pred, lit.pred)
+    component = {}
+    for members in nx.strongly_connected_components(graph):
+        for pred in members:
+            component[pred] = members
+    out = []
+    for clause in clauses:
+        cycle = component.get(clause.head.pred, ())
+        positive = [lit for lit in clause.body if isinstance(lit, FunctionValue) or (isinstance(lit, Atom) and not lit.negated)]
+        recursive = [i for i, lit in enumerate(positive)
+                     if lit.pred in cycle and (len(cycle) > 1 or graph.has_edge(lit.pred, lit.pred))]
+        if not recursive or recursive[0] == 0 or (clause.file, clause.line) in acyclic:
+            continue
+        walked, call = positive[recursive[0] - 1], positive[recursive[0]]
+        out.append(Finding(clause.file, clause.line, "recursion",
+                           f"{call} is called after {walked}: pyDatalog 0.22.4 never terminates on this right recursion "
+                           f"when {walked.pred} links values in a cycle of three or more; put the recursive literal first "
+                           f"(r(X, Y) <= r(X, Z) & edge(Z, Y)) or, if {walked.pred} cannot hold a cycle, say why with "
+                           f"`{RECURSION_OK} (...)` on the clause's line"))
+    return out
 
 
 def criterion_fields(path):

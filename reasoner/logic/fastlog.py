@@ -218,7 +218,18 @@ class _Gen:
         free = [a.name for a in args if isinstance(a, Var) and a.name not in self.bound]
         rel = self.rel(pred)
         if len(free) != len(set(free)):
-            raise RuleError(f"{self.where()}: the fast engine does not support a variable repeated in a negation")
+            # ~p(X, V, V) with V unbound: no tuple matching X has equal values at V's positions.
+            where = defaultdict(list)
+            for i, a in enumerate(args):
+                if isinstance(a, Var) and a.name not in self.bound:
+                    where[a.name].append(i)
+            same = " and ".join(f"t[{i}] == t[{j}]" for spots in where.values() for i, j in zip(spots, spots[1:]))
+            source = rel
+            if key:
+                positions = tuple(i for i, _a in key)
+                source = f"{self.index(pred, positions)}.get(({''.join(self.term(a) + ', ' for _i, a in key)}), ())"
+            self.open(f"if not any({same} for t in {source}):")
+            return
         if len(key) == len(args):
             self.open(f"if ({''.join(self.term(a) + ', ' for _i, a in key)}) not in {rel}:")
         elif key:
