@@ -304,3 +304,81 @@ class FastEvaluator:
 
     def evaluate(self, program):
         return SimpleNamespace(facts=evaluate_program(program.rules, program.facts))
+
+
+def pydatalog_text(clauses):
+    """The translated clauses as pyDatalog program text (predicates prefixed `p_`: pyDatalog reads
+    a capitalised name as a variable). Only rule text: facts go through the API."""
+    def term(t):
+        return t.name if isinstance(t, Var) else repr(t.value)
+
+    def literal(lit):
+        if isinstance(lit, Atom):
+            return ("~" if lit.negated else "") + f"p_{lit.pred}({', '.join(map(term, lit.args))})"
+        return f"({ast.unparse(lit.left)} {lit.op} {ast.unparse(lit.right)})"
+
+    lines = []
+    for clause in clauses:
+        head = literal(clause.head)
+        lines.append(f"{head} <= {' & '.join(map(literal, clause.body))}" if clause.body else f"+ {head}")
+    return "\n".join(lines) + "\n"
+
+
+def _pydatalog_worker():
+    """Run one program in this fresh process with pyDatalog: JSON {rules, facts} on stdin, JSON
+    {pred: [rows]} on stdout (a separate process: pyDatalog's state is global, and it may never return)."""
+    import json
+    import sys
+
+    from pyDatalog import pyDatalog
+
+    job = json.load(sys.stdin)
+    clauses, arity = translate(job["rules"], job["facts"])
+    pyDatalog.load(pydatalog_text(clauses))
+    for pred, n in arity.items():
+        if n:
+            dummy = ("__declare__",) * n
+            pyDatalog.assert_fact(f"p_{pred}", *dummy)
+            pyDatalog.retract_fact(f"p_{pred}", *dummy)
+    for pred, rows in job["facts"].items():
+        for row in rows:
+            pyDatalog.assert_fact(f"p_{pred}", *row)
+    out = {}
+    for pred, n in arity.items():
+        if n:
+            answer = pyDatalog.ask(f"p_{pred}({', '.join(f'X{i}' for i in range(n))})")
+            out[pred] = sorted(answer.answers) if answer else []
+    json.dump(out, sys.stdout)
+
+
+class PyDatalogTimeout(Exception):
+    code = "timeout"
+
+
+class PyDatalogEvaluator:
+    """The same translation run by pyDatalog (the engine of check/explain/report), each program in
+    a child process stopped after `timeout` seconds: pyDatalog 0.22.4 never returns on some
+    recursive programs (right recursion over a cycle of three or more)."""
+
+    timeout = 30
+
+    def evaluate(self, program):
+        import json
+        import subprocess
+        import sys
+
+        facts = {pred: [list(row) for row in rows] for pred, rows in (program.facts or {}).items()}
+        translate(program.rules, facts)   # refusals are raised here, as the fast evaluator raises them
+        try:
+            done = subprocess.run([sys.executable, "-m", "reasoner.logic.conformance"], input=json.dumps(
+                {"rules": list(program.rules), "facts": facts}), capture_output=True, text=True, timeout=self.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise PyDatalogTimeout(f"pyDatalog gave no answer within {self.timeout} s") from None
+        if done.returncode:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+        rows = json.loads(done.stdout)
+        return SimpleNamespace(facts={pred: {tuple(r) for r in found} for pred, found in rows.items()})
+
+
+if __name__ == "__main__":
+    _pydatalog_worker()
