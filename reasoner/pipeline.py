@@ -49,5 +49,5 @@ def judge(record, trial_ids=None, evaluator=None, with_missing=True):
     if trial_ids:
         for tid in trial_ids:
             book.trial(tid)   # unknown ids are a usage error before any work
-    evaluation = (evaluator or engine()).evaluate(record, trial_ids)
+    evaluation = (evaluator or engine()).evaluate(record, trial_ids, gaps=with_missing)
     return Judgement(record, book, evaluation, trial_verdicts(book, evaluation, trial_ids, with_missing))

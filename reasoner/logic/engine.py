@@ -60,23 +60,23 @@ class Engine:
             for fact in reference_facts():
                 pyDatalog.assert_fact(fact.pred, *fact.args)
 
-    def evaluate(self, record, trial_ids=None):
+    def evaluate(self, record, trial_ids=None, gaps=True):
         """Assert the record's facts, ask which criteria hold or lack, retract them.
 
         trial_ids limits the query to those trials (the others are not evaluated at all).
         Facts go straight to pyEngine clauses: pyDatalog.assert_fact parses every call and cost
         ~70% of a patient's time (33 ms -> 14 ms per TAORMINA patient).
         """
-        with self.patient(record) as session:
+        with self.patient(record, gaps) as session:
             return session.evaluation(trial_ids)
 
     @contextmanager
-    def patient(self, record):
+    def patient(self, record, gaps=True):
         """`with engine.patient(record) as session:` the record's facts stay asserted (explanations
         re-query rule bodies) and are retracted on leaving, whatever happens."""
         if self._open:
             raise RuntimeError("a patient session is already open; the engine holds one patient at a time")
-        pf = facts_of(record)
+        pf = facts_of(record, gaps)
         clauses = [_fact_clause(fact.pred, (PATIENT,) + fact.args) for fact in pf.facts]
         asserted = []
         with _PYDATALOG_LOCK:

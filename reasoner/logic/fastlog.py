@@ -145,9 +145,9 @@ def specialise(clauses):
 class _Gen:
     """Python source for one clause: nested loops and tests, then one emit of the head."""
 
-    def __init__(self, clause, depth=1):
+    def __init__(self, clause, depth=1, relations=None):
         self.clause, self.lines, self.depth, self.bound = clause, [], depth, set()
-        self.relations = {}
+        self.relations = {} if relations is None else relations   # pred -> local name (shared in a block)
         self.indexes = {}      # (pred, positions) -> local name, fetched once per clause run
 
     def where(self):
@@ -286,8 +286,8 @@ class _Gen:
 
     def guard(self):
         """Relation names whose emptiness makes the clause derive nothing (its positive literals)."""
-        return [self.relations[lit.pred] for lit in self.clause.body
-                if isinstance(lit, FunctionValue) or (isinstance(lit, Atom) and not lit.negated)]
+        return list(dict.fromkeys(self.relations[lit.pred] for lit in self.clause.body
+                                  if isinstance(lit, FunctionValue) or (isinstance(lit, Atom) and not lit.negated)))
 
     def source(self, name):
         """The clause alone as `def name(R, I, out)` (recursive strata run it to a fixpoint)."""
@@ -295,20 +295,19 @@ class _Gen:
         return f"def {name}(R, I, out):\n" + "\n".join(self.prologue("    ") + self.index_lines("    ") + self.lines) + "\n"
 
 
-def _block_source(name, strata):
-    """Consecutive non-recursive strata (one predicate each) as one function: every clause inline,
-    in stratum order, each skipped when one of its positive relations is empty. One call per
-    patient instead of one per clause: the per-clause dispatch was most of the engine's time."""
-    lines = [f"def {name}(R, I):"]
-    for stratum in strata:
-        (pred,) = stratum.preds
+def _block_source(name, groups):
+    """Consecutive strata as one function: every clause that reads only lower strata inline, in
+    stratum order, each skipped when one of its positive relations is empty. One call per patient
+    instead of one per clause: the per-clause dispatch was most of the engine's time.
+    groups: [(pred, its clauses to inline)], each pred's relation started here."""
+    lines, local = [], {}   # local: pred -> the block's variable for its relation, read once
+    for pred, clauses in groups:
         lines.append(f"    h = R[{pred!r}] = set(R.get({pred!r}, EMPTY))")
-        for clause in stratum.defs[pred]:
-            gen = _Gen(clause, depth=2)
+        for clause in clauses:
+            gen = _Gen(clause, depth=2, relations=local)
             aggregate = isinstance(clause.head, Aggregate)
             gen.body("g.setdefault({key}, set()).add({value})" if aggregate else "h.add({key})")
             lines.append(f"    # {clause.where}")
-            lines += gen.prologue("    ")
             if aggregate:
                 lines.append("    g = {}")
             lines.append(f"    if {' and '.join(gen.guard()) or 'True'}:")
@@ -316,7 +315,13 @@ def _block_source(name, strata):
             if aggregate:
                 reduce = {"len_": "len", "max_": "max", "min_": "min"}[clause.head.agg]
                 lines.append(f"    h.update(k + ({reduce}(v),) for k, v in g.items())")
-    return "\n".join(lines) + "\n"
+        if pred in local:   # read by a later clause before this point? (only lower strata are read)
+            raise RuleError(f"{pred}: read before it is complete")
+        local[pred] = f"l{len(local)}"
+        lines.append(f"    {local[pred]} = h")
+    made = {pred for pred, _clauses in groups}
+    header = [f"    {var} = R.get({pred!r}, EMPTY)" for pred, var in local.items() if pred not in made]
+    return f"def {name}(R, I):\n" + "\n".join(header + lines) + "\n"
 
 
 @dataclasses.dataclass
@@ -382,18 +387,23 @@ class Program:
                 stratum.clauses = []
                 for pred in sorted(preds):
                     for clause in defs[pred]:
-                        name, count = f"_clause{count}", count + 1
-                        stratum.clauses.append((clause, _exec(_Gen(clause).source(name), clause.where, namespace, name)))
+                        if _reads(clause, preds):
+                            name, count = f"_clause{count}", count + 1
+                            stratum.clauses.append((clause, _exec(_Gen(clause).source(name), clause.where, namespace, name)))
             self.strata.append(stratum)
-        # Runs of non-recursive strata become one function each; recursive strata stay per clause.
+        # Runs of strata become one function each, up to a recursive stratum's clauses that read
+        # its own relations: those run per clause to a fixpoint. (A recursive stratum's other
+        # clauses, e.g. the many crit_lacks clauses beside one that reads crit_lacks, run once.)
         self.steps, run = [], []
         for stratum in self.strata + [None]:
-            if stratum is not None and not stratum.recursive:
-                run.append(stratum)
-                continue
+            if stratum is not None:
+                run += [(pred, [c for c in clauses if not (stratum.recursive and _reads(c, stratum.preds))])
+                        for pred, clauses in stratum.defs.items()]
+                if not stratum.recursive:
+                    continue
             if run:
                 name, count = f"_block{count}", count + 1
-                where = run[0].defs[next(iter(run[0].preds))][0].where
+                where = next((c[0].where for _p, c in run if c), "rules")
                 self.steps.append((None, _exec(_block_source(name, run), where, namespace, name)))
                 run = []
             if stratum is not None:
@@ -410,8 +420,6 @@ class Program:
             if block is not None:
                 block(relations, index)
                 continue
-            for pred in stratum.preds:
-                relations[pred] = set(relations.get(pred, EMPTY))
             while True:
                 before = sum(len(relations[p]) for p in stratum.preds)
                 for key in [k for k in index if k[0] in stratum.preds]:
@@ -420,6 +428,10 @@ class Program:
                     _apply(clause, function, relations, index)
                 if sum(len(relations[p]) for p in stratum.preds) == before:
                     break
+
+
+def _reads(clause, preds):
+    return any(pred in preds and not negated for pred, negated in _body_preds(clause))
 
 
 class _Index(dict):
@@ -433,9 +445,14 @@ class _Index(dict):
 
     def __missing__(self, key):
         pred, positions = key
-        found = defaultdict(list)
-        for t in self.relations.get(pred, EMPTY):
-            found[tuple(t[i] for i in positions)].append(t)
+        found, rows = defaultdict(list), self.relations.get(pred, EMPTY)
+        if len(positions) == 1:
+            (i,) = positions
+            for t in rows:
+                found[(t[i],)].append(t)
+        else:
+            for t in rows:
+                found[tuple(t[i] for i in positions)].append(t)
         self[key] = found
         if pred in self.static_preds:
             self.static_index[key] = found
@@ -474,8 +491,9 @@ class FastEngine:
             self.programs[key] = Program(self.book, key)
         return self.programs[key]
 
-    def evaluate(self, record, trial_ids=None):
-        pf = facts_of(record)
+    def evaluate(self, record, trial_ids=None, gaps=True):
+        """gaps=False: the record's gaps are not listed (no missing inputs wanted)."""
+        pf = facts_of(record, gaps)
         relations = dict(self.reference)
         patient = defaultdict(set)
         for fact in pf.facts:

@@ -42,6 +42,8 @@ class PatientFacts:
         self.facts.append(Fact(pred, args, path))
 
     def gap(self, pred, path, **key):
+        if self.gaps is None:   # not wanted (screening rows show no missing inputs)
+            return
         positions = _POSITIONS[pred]
         self.gaps.append(Gap(pred, path, tuple(sorted((positions[k], v) for k, v in key.items())) if key else ()))
 
@@ -79,9 +81,9 @@ def months_between(start, end):
     return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
 
 
-def facts_of(record):
-    """All base facts and gaps of one validated record."""
-    data, out = record.data, PatientFacts()
+def facts_of(record, gaps=True):
+    """All base facts and gaps of one validated record (gaps=False: facts only, gaps None)."""
+    data, out = record.data, PatientFacts(gaps=[] if gaps else None)
     out.add("as_of", "--as-of", day(record.as_of))
     incomplete = set(data.get("incomplete_sections", ()))
     for section in SECTIONS_WITH_ITEMS:
