@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from ..errors import RuleError
 from .clauses import Atom, Clause, Comparison, Const, Var, names_in
 from .fastlog import EMPTY, Program, canon
+from .rulebook import _negation_cycles
 
 _TOKEN = re.compile(r"""\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"""
                     r"""|(?P<op>:-|<=|>=|!=|==|[(),.!<>=+\-*/%]))""")
@@ -368,7 +369,11 @@ class PyDatalogEvaluator:
         import sys
 
         facts = {pred: [list(row) for row in rows] for pred, rows in (program.facts or {}).items()}
-        translate(program.rules, facts)   # refusals are raised here, as the fast evaluator raises them
+        clauses, _arity = translate(program.rules, facts)   # refusals are raised here, as the fast evaluator raises them
+        cycles = _negation_cycles(clauses)
+        if cycles:   # Eligo's pyDatalog engine refuses these before loading (engine.Engine), as pyDatalog would loop
+            where, a, b = cycles[0]
+            raise CyclicNegation(f"{a} depends on {b} through negation inside a cycle (not stratifiable)")
         try:
             done = subprocess.run([sys.executable, "-m", "reasoner.logic.conformance"], input=json.dumps(
                 {"rules": list(program.rules), "facts": facts}), capture_output=True, text=True, timeout=self.timeout, check=False)
