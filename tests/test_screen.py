@@ -91,12 +91,12 @@ def test_results_are_identical_whatever_the_number_of_workers(tmp_path, cohort):
 def test_a_crash_in_one_record_is_reported_and_the_run_goes_on(tmp_path, cohort, monkeypatch):
     real = screen_module.judge
 
-    def judge(record, trial_ids=None, evaluator=None):
+    def judge(record, trial_ids=None, evaluator=None, **options):
         if record.patient_id == "P3":
             raise RuleConflict("rules/trials/taormina.yaml:99: taormina/I3: the rules derive both holds and lacks")
         if record.patient_id == "P7":
             raise ZeroDivisionError("division by zero")
-        return real(record, trial_ids, evaluator)
+        return real(record, trial_ids, evaluator, **options)
 
     monkeypatch.setattr(screen_module, "judge", judge)
     summary, text, errors = screen_to(tmp_path, cohort, errors=str(tmp_path / "errors.jsonl"))
