@@ -16,7 +16,10 @@ import yaml
 
 from ..errors import EligoError, InputError
 from ..record.read import parse_text, read_bytes, record_from_data
-from ..record.reference import SAFE_LOADER
+from ..record.scalars import RecordResolver, ScalarConstructor
+
+# libyaml's parser when PyYAML has it (test files are long); scalars are read as in records.
+_PARSER = getattr(yaml, "CParser", None)
 
 OUTCOMES = ("pass", "fail", "unknown")
 VERDICTS = ("eligible", "ineligible", "indeterminate")
@@ -62,8 +65,25 @@ class CaseResult:
         return not self.mismatches
 
 
-class LineLoader(SAFE_LOADER):
-    """Safe YAML (libyaml when available: test files are long) that records each mapping's line."""
+class _Loader(*((_PARSER,) if _PARSER else (yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
+                                             yaml.composer.Composer)), ScalarConstructor, RecordResolver):
+    """Safe YAML whose plain scalars are read as in a record file (record/scalars.py): a value in
+    a case's `set:` means what it would mean in a record."""
+
+    def __init__(self, stream):
+        if _PARSER:
+            _PARSER.__init__(self, stream)
+        else:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+        ScalarConstructor.__init__(self)
+        RecordResolver.__init__(self)
+
+
+class LineLoader(_Loader):
+    """The case loader, recording each mapping's line."""
 
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=True)

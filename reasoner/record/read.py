@@ -4,20 +4,22 @@ Every failure becomes an InputError naming the file, the field and what was expe
 """
 
 import datetime as dt
+import errno
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import yaml
 
 from ..errors import InputError, RecordError
 from .format import RECORD
-from .validator import Context, SourceInt
+from .scalars import MAX_DIGITS, RecordResolver, ScalarConstructor
+from .validator import Context
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 40
-MAX_DIGITS = 100   # far beyond any real value; Python refuses ints of 4300+ digits
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,19 @@ class Record:
         return self.data["patient"]["id"]
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+class _NoAliasLoader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer,
+                     ScalarConstructor, RecordResolver):
     """Safe YAML without anchors/aliases (no alias bombs, no shared sub-records), tags or
-    duplicate keys (the second value would silently replace the first)."""
+    duplicate keys (the second value would silently replace the first); plain scalars are read
+    as reasoner/record/scalars.py says (never octal, base 60 or yes/no booleans)."""
+
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        ScalarConstructor.__init__(self)
+        RecordResolver.__init__(self)
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -49,35 +61,20 @@ class _NoAliasLoader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise yaml.constructor.ConstructorError(None, None, "YAML merge keys (<<) are not allowed in records", key_node.start_mark)
             if isinstance(key_node, yaml.ScalarNode):
-                key = self.construct_object(key_node)
-                if key in seen:
+                if key_node.value in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"key {key_node.value!r} appears twice in one mapping, expected each field once", key_node.start_mark)
-                seen.add(key)
+                seen.add(key_node.value)
         return super().construct_mapping(node, deep)
 
     def construct_undefined(self, node):
         tag = node.tag.replace("tag:yaml.org,2002:", "!!")
         raise yaml.constructor.ConstructorError(None, None, f"tag {tag} is not allowed in records (plain YAML only)", node.start_mark)
 
-    def construct_yaml_int(self, node):
-        """Ints remember how they were written, so an id written 00123 stays "00123", not 83 (octal)."""
-        text = self.construct_scalar(node)
-        if sum(c.isdigit() for c in text) > MAX_DIGITS:
-            raise yaml.constructor.ConstructorError(None, None, f"a number longer than {MAX_DIGITS} digits", node.start_mark)
-        return SourceInt(super().construct_yaml_int(node), text)
-
-    def construct_yaml_timestamp(self, node):
-        """An impossible date (2026-02-30) stays text, so validation names the field."""
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
 
 _NoAliasLoader.add_constructor(None, _NoAliasLoader.construct_undefined)
-_NoAliasLoader.add_constructor("tag:yaml.org,2002:int", _NoAliasLoader.construct_yaml_int)
-_NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", _NoAliasLoader.construct_yaml_timestamp)
+for _tag in ("binary", "omap", "pairs", "set", "timestamp"):   # nothing in a record is written so
+    _NoAliasLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _NoAliasLoader.construct_undefined)
 
 
 def _json_object(pairs):
@@ -95,6 +92,13 @@ def _json_int(text):
     return int(text)
 
 
+def _json_float(text):
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_DIGITS:
+        raise InputError(f"a number of {digits} digits, expected at most {MAX_DIGITS}")
+    return float(text)
+
+
 def _depth(value, limit):
     stack = [(value, 1)]
     while stack:
@@ -108,36 +112,84 @@ def _depth(value, limit):
     return True
 
 
-def read_bytes(path):
-    """The file's bytes, or an InputError saying why it cannot be read as a record."""
-    name = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{name}: no such file")
-    if p.is_dir():
-        raise InputError(f"{name}: is a directory, expected a record file (YAML or JSON)")
+def _kind(mode):
+    """What a file that is not a regular file is, in words."""
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def _not_a_file(name, mode):
+    if stat.S_ISDIR(mode):
+        return InputError(f"{name}: is a directory, expected a record file (YAML or JSON)")
+    return InputError(f"{name}: {_kind(mode)}, expected a regular record file (YAML or JSON); it is not read")
+
+
+def _stat(path, name):
+    """os.stat, with ENOENT and ELOOP said in words (a link loop is not a missing file)."""
     try:
-        with open(p, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)   # bounded even where stat() cannot tell (/dev/zero, pipes)
+        return os.stat(path)
     except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise InputError(f"{name}: a loop of symbolic links, expected a record file") from None
+        if err.errno == errno.ENOENT and os.path.islink(path):
+            raise InputError(f"{name}: a symbolic link to a missing file ({os.readlink(path)})") from None
+        if err.errno == errno.ENOENT:
+            raise InputError(f"{name}: no such file") from None
         raise InputError(f"{name}: cannot be read ({err.strerror})") from None
+
+
+def read_bytes(path):
+    """The file's bytes, or an InputError saying why it cannot be read as a record.
+
+    Only a regular file is opened: a FIFO, socket or device is refused from its stat (reading one
+    could block forever), and the opened file is checked again (it may have been swapped since);
+    the open itself is non-blocking so that even then nothing waits for a writer.
+    """
+    name = str(path)
+    mode = _stat(path, name).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_a_file(name, mode)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise InputError(f"{name}: a loop of symbolic links, expected a record file") from None
+        raise InputError(f"{name}: cannot be read ({err.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_a_file(name, mode)
+        try:
+            raw = handle.read(MAX_BYTES + 1)   # bounded even if the file grows while it is read
+        except OSError as err:
+            raise InputError(f"{name}: cannot be read ({err.strerror})") from None
     if len(raw) > MAX_BYTES:
         raise InputError(f"{name}: more than {MAX_BYTES // (1024 * 1024)} MB, expected a record of at most {MAX_BYTES // (1024 * 1024)} MB")
     return raw
+
+
+def decode_text(raw, name, expected="a UTF-8 YAML or JSON record"):
+    """UTF-8 text of a record's bytes (a BOM is dropped), or an InputError: binary, UTF-16, not UTF-8."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{name}: UTF-16 text, expected {expected}")
+    if b"\x00" in raw:
+        raise InputError(f"{name}: binary data, expected {expected}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{name}: not UTF-8 text (byte {err.start}), expected {expected}") from None
 
 
 def parse_text(raw, name):
     """Bytes -> plain data (dict), from JSON or YAML, with safe limits."""
     if not raw.strip():
         raise InputError(f"{name}: empty file, expected a record (YAML or JSON)")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{name}: UTF-16 text, expected a UTF-8 YAML or JSON record")
-    if b"\x00" in raw:
+    if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{name}: binary file, expected a YAML or JSON text record")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(f"{name}: not UTF-8 text (byte {err.start}), expected a UTF-8 YAML or JSON record") from None
+    text = decode_text(raw, name)
     try:
         data = _load(text, name)
     except json.JSONDecodeError as err:
@@ -149,6 +201,28 @@ def parse_text(raw, name):
     except InputError as err:
         raise InputError(f"{name}: {err}") from None
     return record_shaped(data, name, "a mapping of record sections at the top level")
+
+
+def parse_json_line(raw, name):
+    """One JSONL line -> record data, through the same guards as a record file (duplicate keys,
+    number length, nesting, encoding): a cohort line is read exactly as a .json record would be."""
+    text = decode_text(raw, name, "a JSON object").strip()
+    if not text.startswith("{"):
+        raise InputError(f"{name}: expected a JSON object (one record per line), got {text[:20]!r}")
+    try:
+        data = load_json(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{name}: column {err.colno}: invalid JSON ({err.msg})") from None
+    except RecursionError:
+        raise InputError(f"{name}: nested too deeply, expected at most {MAX_DEPTH} levels") from None
+    except InputError as err:
+        raise InputError(f"{name}: {err}") from None
+    return record_shaped(data, name, "a JSON object")
+
+
+def load_json(text):
+    """JSON with the record guards: each key once, numbers of at most MAX_DIGITS digits."""
+    return json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int, parse_float=_json_float)
 
 
 def record_shaped(data, name, expected):
@@ -179,10 +253,10 @@ def _yaml_problem(err, text):
 def _load(text, name):
     """JSON for .json files; otherwise YAML, read as JSON first when it looks like JSON (faster)."""
     if name.endswith(".json"):
-        return json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+        return load_json(text)
     if text.lstrip().startswith("{"):
         try:
-            return json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+            return load_json(text)
         except json.JSONDecodeError:
             pass   # YAML flow style, e.g. {schema_version: 1, patient: {id: P1}}
     return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass

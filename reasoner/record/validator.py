@@ -25,8 +25,20 @@ class SourceInt(int):
         return int(self), self.text
 
 
+class SourceFloat(float):
+    """A float read from YAML that remembers how it was written (`1.10` stays "1.10" in a text field)."""
+
+    def __new__(cls, value, text):
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+    def __getnewargs__(self):
+        return float(self), self.text
+
+
 def as_text(value):
-    """A str or int field value as the user wrote it."""
+    """A str or number field value as the user wrote it."""
     return getattr(value, "text", None) or str(value)
 
 
@@ -96,20 +108,28 @@ class Spec:
 
 
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# In an id also no line or tab breaks, bidi controls (U+202A-U+202E, U+2066-U+2069, U+200E/F,
+# U+061C) or zero-width characters (U+200B-U+200D, U+2060, U+FEFF): an id is printed in verdict
+# lines and file names, where such characters could make one patient look like another.
+_BAD_ID_CHARS = re.compile("[\t\n\r\u0085\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 
 
 class Str(Spec):
-    def __init__(self, max_len=500, doc=""):
-        self.max_len, self.doc = max_len, doc
+    """Text. `ident`: an id (refers to or is referred to by name), held to visible characters."""
+
+    def __init__(self, max_len=500, doc="", ident=False):
+        self.max_len, self.doc, self.ident = max_len, doc, ident
 
     def check(self, value, path, ctx):
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        if isinstance(value, bool) or not isinstance(value, (str, int, SourceFloat)):
             return ctx.problem(path, "text", value)
         value = as_text(value)
         if not value.strip():
             return ctx.problem(path, "non-empty text", value)
         if _BAD_CHARS.search(value):
             return ctx.problem(path, "printable text (newlines and tabs are fine)", value)
+        if self.ident and _BAD_ID_CHARS.search(value):
+            return ctx.problem(path, "an id of visible characters (no line breaks, tabs, bidi or zero-width characters)", value)
         if len(value) > self.max_len:
             return ctx.problem(path, f"text of at most {self.max_len} characters", f"{len(value)} characters", show=False)
         return value
@@ -120,9 +140,7 @@ class Enum(Spec):
         self.values, self.doc = values, doc
 
     def check(self, value, path, ctx):
-        if isinstance(value, bool) and "yes" in self.values and "no" in self.values:
-            value = "yes" if value else "no"   # YAML 1.1 reads an unquoted yes/no as a boolean
-        elif isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, (int, SourceFloat)) and not isinstance(value, bool):
             value = as_text(value)             # e.g. bilsky_grade: 2
         if isinstance(value, str) and value.strip().lower() in self.values:
             return value.strip().lower()
@@ -164,7 +182,7 @@ class Num(Spec):
             ok = value <= self.maximum
         if not ok:
             return ctx.problem(path, self.expected(), value)
-        return int(value) if self.integer else value
+        return int(value) if self.integer or isinstance(value, int) else float(value)
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -191,7 +209,7 @@ class Date(Spec):
         self.past, self.aside, self.doc = past, aside, doc
 
     def check(self, value, path, ctx):
-        if isinstance(value, dt.datetime):
+        if isinstance(value, dt.datetime):   # only from an explicit !!timestamp tag or FHIR import
             value = value.date()
         if isinstance(value, str):
             try:

@@ -7,7 +7,6 @@ and turns every problem with one record into a result for that record instead of
 """
 
 import hashlib
-import json
 import os
 import stat
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from ..errors import EligoError, InputError
 from ..pipeline import judge, load_input
-from ..record.read import MAX_BYTES, MAX_DEPTH, record_from_data, record_shaped
+from ..record.read import MAX_BYTES, parse_json_line, record_from_data
 from ..render.result import set_aside_document
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
@@ -143,22 +142,8 @@ def _lines(stream, name):
 
 
 def parse_line(raw, source):
-    """One JSONL line -> record data (a dict), or an InputError naming the line."""
-    if b"\x00" in raw:
-        raise InputError(f"{source}: binary data, expected a JSON object")
-    try:
-        text = raw.decode("utf-8-sig").strip()
-    except UnicodeDecodeError as err:
-        raise InputError(f"{source}: not UTF-8 text (byte {err.start}), expected a JSON object") from None
-    if not text.startswith("{"):
-        raise InputError(f"{source}: expected a JSON object (one record per line), got {text[:20]!r}")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{source}: column {err.colno}: invalid JSON ({err.msg})") from None
-    except RecursionError:
-        raise InputError(f"{source}: nested too deeply, expected at most {MAX_DEPTH} levels") from None
-    return record_shaped(data, source, "a JSON object")
+    """One JSONL line -> record data (a dict), or an InputError naming the line (record/read.py's guards)."""
+    return parse_json_line(raw, source)
 
 
 def reason_of(err, source):
