@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from ..errors import EligoError, InputError
-from ..record.read import parse_text, read_bytes, record_from_data
+from ..pipeline import record_from_data
+from ..record.read import parse_text, read_bytes
 from ..record.scalars import RecordResolver, ScalarConstructor
 
 # libyaml's parser when PyYAML has it (test files are long); scalars are read as in records.

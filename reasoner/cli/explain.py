@@ -5,6 +5,12 @@ import click
 from .options import STRICT_DATES
 
 
+def _unique_trials(ctx, param, value):
+    from .main import unique_trials
+
+    return unique_trials(ctx, param, value)
+
+
 def _as_of(ctx, param, value):
     from .main import parse_as_of
 
@@ -16,7 +22,7 @@ FORMATS = ("tree", "json", "dot", "graphml")
 
 @click.command("explain")
 @click.argument("record", type=click.Path(dir_okay=True, path_type=str))
-@click.option("--trial", "trials", required=True, multiple=True, metavar="ID",
+@click.option("--trial", "trials", callback=_unique_trials, required=True, multiple=True, metavar="ID",
               help="Trial id (see `eligo trials`); repeat it to explain several trials in one graph.")
 @click.option("--criterion", metavar="ID", help="Explain this criterion only (e.g. I3, E2); every --trial must have it.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",

@@ -41,7 +41,8 @@ def import_fhir_command(bundle, output, as_of):
     stderr as `warning: Type/id: why`. `eligo check` also reads FHIR directly.
     """
     from ..fhir.importer import import_fhir
-    from ..record.read import parse_text, read_bytes, validate
+    from ..pipeline import validate
+    from ..record.read import parse_text, read_bytes
 
     if output != "-":
         check_outputs([("-o", output)], [("bundle", bundle)], [("bundle folder", bundle)] if os.path.isdir(bundle) else [])

@@ -29,10 +29,15 @@ def _bad_date(value):
     raise click.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}")
 
 
+def unique_trials(ctx, param, value):
+    """--trial X --trial X names X once: a repeated id must not judge, list or count a trial twice."""
+    return tuple(dict.fromkeys(value))
+
+
 AS_OF = click.option("--as-of", "as_of", callback=parse_as_of, metavar="YYYY-MM-DD",
                      help="Evaluation date: what was known that day (observations dated later are set aside). "
                           "Default: today.")
-TRIALS = click.option("--trial", "trials", multiple=True, metavar="ID",
+TRIALS = click.option("--trial", "trials", multiple=True, metavar="ID", callback=unique_trials,
                       help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
 
 

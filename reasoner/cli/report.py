@@ -14,6 +14,12 @@ FORMATS = {"html": ".html", "md": ".md", "json": ".json"}
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
 
 
+def _unique_trials(ctx, param, value):
+    from .main import unique_trials
+
+    return unique_trials(ctx, param, value)
+
+
 def _as_of(ctx, param, value):
     from .main import parse_as_of
 
@@ -104,7 +110,7 @@ def write(path, text):
 
 @click.command("report")
 @click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
-@click.option("--trial", "trials", multiple=True, metavar="ID",
+@click.option("--trial", "trials", callback=_unique_trials, multiple=True, metavar="ID",
               help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
               help="Evaluation date: what was known that day (observations dated later are set aside). Default: today.")

@@ -12,6 +12,12 @@ import click
 from .options import STRICT_DATES
 
 
+def _unique_trials(ctx, param, value):
+    from .main import unique_trials
+
+    return unique_trials(ctx, param, value)
+
+
 def _as_of(ctx, param, value):
     from .main import parse_as_of
 
@@ -27,7 +33,7 @@ def _default_workers():
 
 @click.command("screen")
 @click.argument("input_spec", metavar="INPUT")
-@click.option("--trial", "trials", multiple=True, metavar="ID",
+@click.option("--trial", "trials", callback=_unique_trials, multiple=True, metavar="ID",
               help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
               help="Evaluation date for every record: what was known that day (observations dated later are "

@@ -9,7 +9,7 @@ import re
 from ..record.format import COMORBIDITY, METASTATIC_SITE
 from ..record.reference import reference
 from .codes import codings, describe, lookup
-from .read import effective, extensions, first, problems, profiles, source, status_code
+from .read import effective, extensions, first, fit, problems, profiles, source, status_code
 
 UNCONFIRMED = ("unconfirmed", "provisional", "differential")
 RESOLVED = {"inactive": "resolved", "remission": "resolved", "resolved": "resolved",
@@ -81,7 +81,7 @@ def _secondary(res, state):
     item, sources = {"organ": organ}, {".organ": source(res, element)}
     if organ not in reference().organs:
         return state.warn(res, f"organ {organ} is not in facts/reference/organs.yaml: skipped")
-    site_detail = _site_detail(body_site or first(res.get("bodySite")))
+    site_detail = _site_detail(body_site or first(res.get("bodySite")), res, state)
     if site_detail:
         item["site"] = site_detail
         sources.update({f".site.{k}": source(res, "bodySite") for k in site_detail})
@@ -95,7 +95,7 @@ def _secondary(res, state):
     state.collect("metastatic_sites", {"item": item, "sources": sources, "resource": res})
 
 
-def _site_detail(site):
+def _site_detail(site, res, state):
     if not isinstance(site, dict):
         return {}
     detail, side = {}, laterality(site)
@@ -104,7 +104,7 @@ def _site_detail(site):
     displays = [display for _i, _s, _c, display in codings(site) if display]
     text = site.get("text") or (displays[0] if displays else None)
     if isinstance(text, str) and text.strip():
-        detail["description"] = text.strip()[:500]
+        detail["description"] = fit(text.strip(), 500, res, "bodySite text", state)
     return detail
 
 

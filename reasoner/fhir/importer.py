@@ -13,9 +13,10 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..record.format import RECORD, SCHEMA_VERSION
+from ..record.validator import describe
 from .conditions import condition
 from .observations import observation
-from .read import Resource, State, parse_date, problems, reference, source
+from .read import Resource, State, fit, parse_date, problems, reference, source
 from .therapy import medication, procedure, regimen_entries, validate_regimens
 
 # List sections an import can fill, in record order; each one filled is listed in incomplete_sections.
@@ -32,13 +33,32 @@ class FhirImport:
 
 
 def is_fhir(data):
+    """A FHIR resource (a mapping with a resourceType name); for a whole input use input_kind."""
     return isinstance(data, dict) and isinstance(data.get("resourceType"), str)
+
+
+def input_kind(data, name):
+    """"record" or "fhir" for a parsed input file, decided by one clear sign each: schema_version
+    (an Eligo record, never FHIR) or resourceType (FHIR). Both, neither, or a resourceType that is
+    not a type name: refused, since reading the file as the wrong kind would drop its content."""
+    record, fhir = "schema_version" in data, "resourceType" in data
+    if record and fhir:
+        raise InputError(f"{name}: both schema_version (an Eligo record) and resourceType (a FHIR resource), "
+                         "expected one of them: a record has no resourceType field")
+    if fhir and not (isinstance(data["resourceType"], str) and data["resourceType"].strip()):
+        raise InputError(f"{name}: resourceType: expected a FHIR resource type such as Bundle or Patient, "
+                         f"got {describe(data['resourceType'])}")
+    if not record and not fhir:
+        raise InputError(f"{name}: neither schema_version (an Eligo record) nor resourceType (a FHIR R4 resource "
+                         "or Bundle), expected one of them")
+    return "fhir" if fhir else "record"
 
 
 def import_fhir(data, name, as_of):
     """Import one FHIR resource or Bundle; `as_of` decides which dates count as past."""
-    if not is_fhir(data):
-        got = "a JSON object without resourceType" if isinstance(data, dict) else type(data).__name__
+    if not is_fhir(data) or "schema_version" in data:
+        got = ("an Eligo record (it has schema_version)" if isinstance(data, dict) and "schema_version" in data
+               else "a JSON object without resourceType" if isinstance(data, dict) else type(data).__name__)
         raise InputError(f"{name}: expected a FHIR R4 resource or Bundle (a JSON object with resourceType), got {got}")
     state = State(as_of)
     resources = _resources(data, name, state)
@@ -123,13 +143,14 @@ def _patient(resources, name, state):
         (ref, res), = subjects.items()
         pid = ref.rsplit("/", 1)[-1].removeprefix("urn:uuid:")
         element = "subject.reference" if reference(res.get("subject")) else "patient.reference"
-        return {"id": pid[:100]}, {"patient.id": source(res, element)}, lambda other: other == ref
+        return {"id": pid}, {"patient.id": source(res, element)}, lambda other: other == ref
     state.warn(name, "no Patient resource and no subject reference: patient.id is the file name")
-    return {"id": Path(name).stem[:100]}, {"patient.id": "file name (no Patient in the input)"}, lambda _ref: False
+    return {"id": Path(name).stem}, {"patient.id": "file name (no Patient in the input)"}, lambda _ref: False
 
 
 def _patient_fields(res, state):
-    patient, sources = {"id": str(res.get("id", ""))[:100]}, {"patient.id": source(res, "id")}
+    # ids are never cut (two patients could become one): one longer than the record allows is refused by validation
+    patient, sources = {"id": str(res.get("id", ""))}, {"patient.id": source(res, "id")}
     names = res.get("name") if isinstance(res.get("name"), list) else []
     chosen = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"), None) or \
         next((n for n in names if isinstance(n, dict)), None)
@@ -137,7 +158,8 @@ def _patient_fields(res, state):
         given = [g for g in chosen.get("given", []) if isinstance(g, str)] if isinstance(chosen.get("given"), list) else []
         text = chosen.get("text") or " ".join(given + ([chosen["family"]] if isinstance(chosen.get("family"), str) else []))
         if isinstance(text, str) and text.strip():
-            patient["name"], sources["patient.name"] = text.strip()[:200], source(res, f"name[{names.index(chosen)}]")
+            element = f"name[{names.index(chosen)}]"
+            patient["name"], sources["patient.name"] = fit(text.strip(), 200, res, element, state), source(res, element)
     gender = res.get("gender")
     if gender in ("female", "male"):
         patient["sex"], sources["patient.sex"] = gender, source(res, "gender")

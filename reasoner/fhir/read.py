@@ -46,6 +46,14 @@ class State:
         self.pieces.setdefault(section, []).append(entry)
 
 
+def fit(text, limit, resource, element, state):
+    """text cut to the record field's limit, with a warning saying so: never silently shortened."""
+    if len(text) <= limit:
+        return text
+    state.warn(resource, f"{element}: {len(text)} characters, cut to the record's limit of {limit}")
+    return text[:limit]
+
+
 def source(resource, element):
     return f"{resource.label} {element}"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..record.format import RADIOTHERAPY, REGIMEN, SURGERY
 from .codes import codings, describe, lookup
 from .conditions import laterality
-from .read import effective, extensions, first, parse_date, period_end, problems, reference, source
+from .read import effective, extensions, first, fit, parse_date, period_end, problems, reference, source
 
 SKIP_MEDICATION = ("entered-in-error", "not-taken", "intended", "not-done", "cancelled", "draft")
 ONGOING = ("active", "in-progress", "on-hold")
@@ -189,7 +189,7 @@ def procedure(res, state):
             known = lookup("body_site", site)
             shown = [display for _i, _s, _c, display in codings(site) if display]
             text = site.get("text") or (shown[0] if shown else known.entry["display"] if known else describe(site))
-            item["target"], sources[".target"] = text[:500], source(res, "bodySite[0]")
+            item["target"], sources[".target"] = fit(text, 500, res, "bodySite[0]", state), source(res, "bodySite[0]")
         section, spec, prefix = "radiotherapy", RADIOTHERAPY, "RT"
     if intent in (("radical", "palliative", "diagnostic") if section == "surgery" else ("radical", "palliative")):
         item["intent"], sources[".intent"] = intent, source(res, intent_element)

@@ -135,6 +135,16 @@ class Rulebook:
             self.__dict__["_negation_cycles"] = _negation_cycles(self.clauses)
         return self.__dict__["_negation_cycles"]
 
+    def criteria_catalogue(self):
+        """{trial id: {criterion id: whether its rules read an attestation}}, for record validation
+        (the pipeline hands it to record.read.validate): computed from the rules, never kept by
+        hand, and pickled with them as negation_cycles is."""
+        if "_criteria_catalogue" not in self.__dict__:
+            self.__dict__["_criteria_catalogue"] = {
+                tid: {crit.id: takes_attestation(self, trial, crit) for crit in trial.criteria}
+                for tid, trial in self.trials.items()}
+        return self.__dict__["_criteria_catalogue"]
+
     def program(self):
         """The whole program text for pyDatalog.load (clause texts only, no record values)."""
         return "\n".join(c.text for c in self.clauses) + "\n"
@@ -339,6 +349,7 @@ def rulebook():
         pass
     book = _parse(lib_files, trial_files, sha256)
     book.negation_cycles()   # cached with the rules
+    book.criteria_catalogue()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
@@ -382,3 +393,9 @@ def dependencies(book, clauses):
         match_pattern(clause.head.args, tuple(a.value if isinstance(a, Const) else None for a in clause.head.args), subst)
         visit_body(clause.body, subst)
     return out
+
+
+def takes_attestation(book, trial, crit):
+    """True when crit's holds or lacks clauses reach attested(_, trial, crit, _), directly or through helpers."""
+    return any(pred == "attested" and pattern[1] in (None, trial.id) and pattern[2] in (None, crit.id)
+               for pred, pattern in dependencies(book, crit.clauses))

@@ -8,7 +8,7 @@ import math
 
 from .reference import reference
 from .units import UnitError, factor
-from .validator import FIELD, Bool, Choice, Date, Enum, List, Map, Num, Obj, SourceInt, Str
+from .validator import FIELD, Bool, Choice, Date, Enum, List, Map, Num, Obj, SourceInt, Str, describe
 
 SCHEMA_VERSION = 1
 
@@ -71,7 +71,9 @@ def _lab_test(value):
 
 
 def _convert_lab(lab, path, ctx):
-    """Check the unit converts to the test's canonical unit; keep the factor with the lab."""
+    """Check the unit converts to the test's canonical unit and each number lies within the test's
+    plausible bounds after conversion (facts/reference/labs.yaml): outside them, the unit or the
+    value is wrong, and a verdict on it would be too. Keep the factor with the lab."""
     if "test" not in lab or "unit" not in lab:
         return lab
     try:
@@ -79,29 +81,50 @@ def _convert_lab(lab, path, ctx):
     except UnitError as err:
         ctx.problem(f"{path}.unit", str(err), None, show=False)
         return lab
+    spec = reference().labs[lab["test"]]
+    low, high = spec["bounds"]
     for key in ("value", "uln", "lln"):
-        if key in lab and not _finite_product(lab[key], lab["factor"]):
-            ctx.problem(f"{path}.{key}", f"a value that converts to a finite number of {reference().labs[lab['test']]['unit']}", lab[key])
+        if key in lab and not low <= _converted(lab[key], lab["factor"]) <= high:
+            after = "" if lab["factor"] == 1.0 else f" (after converting from {lab['unit']})"
+            ctx.problem(f"{path}.{key}", f"{lab['test']} between {low:g} and {high:g} {spec['unit']}{after}, the plausible "
+                                         "range (check the value and its unit)", lab[key])
     return lab
 
 
-def _finite_product(value, factor):
+def _converted(value, factor):
+    """value x factor, or infinity when that overflows (it is then out of any bounds)."""
     try:
-        return math.isfinite(value * factor)
+        return value * factor
     except OverflowError:
-        return False
+        return math.inf
+
+
+CRITERION_EXPECTED = "a known criterion as TRIAL/ID, e.g. taormina/I12 (see `eligo criteria TRIAL`)"
 
 
 def _criterion_ref(value):
-    """An attestation must name a criterion Eligo knows; one for an unknown criterion would be silently ignored."""
-    from ..logic.rulebook import rulebook  # late: validation needs only the criterion ids
+    """TRIAL/ID in shape; whether the criterion exists and reads attestations is _check_attestation's."""
+    if isinstance(value, str) and value.count("/") == 1 and all(part.strip() for part in value.split("/")):
+        tid, cid = (part.strip() for part in value.split("/"))
+        return f"{tid}/{cid}", None
+    return None, CRITERION_EXPECTED
 
-    if isinstance(value, str) and value.count("/") == 1:
-        tid, cid = value.strip().split("/")
-        trial = rulebook().trials.get(tid)
-        if trial is not None and any(c.id == cid for c in trial.criteria):
-            return f"{tid}/{cid}", None
-    return None, "a known criterion as TRIAL/ID, e.g. taormina/I12 (see `eligo criteria TRIAL`)"
+
+def _check_attestation(att, path, ctx):
+    """An attestation must name a criterion whose rules read one: any other is accepted by nothing
+    and would be silently ignored. ctx.criteria is the rules' catalogue (the pipeline passes it)."""
+    if ctx.criteria is None or "criterion" not in att:
+        return att
+    tid, cid = att["criterion"].split("/")
+    criteria = ctx.criteria.get(tid, {})
+    if cid not in criteria:
+        ctx.problem(f"{path}.criterion", CRITERION_EXPECTED, att["criterion"])
+    elif not criteria[cid]:
+        takers = [c for c, takes in criteria.items() if takes]
+        listed = f"{tid} takes attestations for " + ", ".join(takers) if takers else f"{tid} takes none"
+        ctx.problem(f"{path}.criterion", f"a criterion whose rules read an attestation ({listed}; "
+                                         f"{cid} is decided from the record alone)", att["criterion"])
+    return att
 
 
 def _trial_ref(value):
@@ -202,19 +225,44 @@ def _check_record(record, path, ctx):
 
 
 def _check_references(record, ctx):
-    """Lesion ids are one name space (metastases and locoregional sites); an imaging study's
-    regimen must be a listed regimen, or criteria reading it would silently see nothing (one set
-    aside as dated after --as-of is listed as set aside: the study's link to it then reads as nothing)."""
+    """Ids that refer to another part of the record must name something there, exactly (ids are
+    case-sensitive: m3 is not M3), or criteria reading them would silently see nothing. A reference
+    into a list section is checked when that section is recorded and complete; not recorded, what
+    it names is unknown, as the section is. Lesion ids are one name space (metastases and
+    locoregional sites). An entry set aside as dated after --as-of still counts as existing (it is
+    listed as set aside: a link to it then reads as nothing)."""
     # Entries already reported for a missing id are still checked here: compare only real ids.
-    metastatic = {lesion["id"] for lesion in record.get("metastases", []) if "id" in lesion}
+    metastatic = [lesion["id"] for lesion in record.get("metastases", []) if "id" in lesion]
     for i, site in enumerate(record.get("locoregional_lesions", [])):
         if site.get("id") in metastatic:
             ctx.problem(f"locoregional_lesions[{i}].id", "an id not used by a metastasis", site["id"])
-    if "systemic_therapy" in record:
-        regimens = {reg.get("id") for reg in record["systemic_therapy"]} | {i for s, i in ctx.aside_ids if s == "systemic_therapy"}
+    incomplete = record.get("incomplete_sections", ())
+
+    def existing(section, ids):
+        return ids + sorted(i for s, i in ctx.aside_ids if s == section and i not in ids)
+    if "metastases" in record and "metastases" not in incomplete:
+        lesions = existing("metastases", metastatic) + existing(
+            "locoregional_lesions", [site["id"] for site in record.get("locoregional_lesions", []) if "id" in site])
+        for section in ("radiotherapy", "surgery"):
+            for i, entry in enumerate(record.get(section, [])):
+                for j, ref in enumerate(entry.get("lesions", [])):
+                    if ref not in lesions:
+                        ctx.problem(f"{section}[{i}].lesions[{j}]", "the id of a lesion in metastases or locoregional_lesions "
+                                    f"({_ids(lesions)}; ids are case-sensitive)", ref)
+    if "systemic_therapy" in record and "systemic_therapy" not in incomplete:
+        regimens = existing("systemic_therapy", [reg["id"] for reg in record["systemic_therapy"] if "id" in reg])
         for i, study in enumerate(record.get("imaging", [])):
             if "regimen" in study and study["regimen"] not in regimens:
-                ctx.problem(f"imaging[{i}].regimen", "the id of a regimen in systemic_therapy", study["regimen"])
+                ctx.problem(f"imaging[{i}].regimen", f"the id of a regimen in systemic_therapy ({_ids(regimens)}; "
+                                                     "ids are case-sensitive)", study["regimen"])
+
+
+def _ids(ids, shown=12):
+    """The ids that exist, as a message lists them (the first `shown`, then how many more)."""
+    if not ids:
+        return "none recorded"
+    more = f", and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(describe(i) for i in ids[:shown]) + more
 
 
 RECEPTOR = Obj({
@@ -235,7 +283,7 @@ SITE = Obj({
 }, post=_check_site, doc="exact site of a lesion")
 
 LESION = Obj({
-    "id": Str(60, doc="lesion id, unique in the record (e.g. M1)"),
+    "id": Str(60, ident=True, doc="lesion id, unique in the record (e.g. M1)"),
     "organ": Choice(_organ, doc="organ from facts/reference/organs.yaml"),
     "site": SITE,
     "size_mm": Num(0, 1000, doc="largest diameter, mm"),
@@ -267,7 +315,7 @@ METASTATIC_SITE = Obj({
 }, required=("organ",), doc="an organ with metastasis, lesions not counted (as FHIR/mCODE records it)")
 
 LOCOREGIONAL = Obj({
-    "id": Str(60, doc="lesion id, unique in the record (across metastases too), e.g. LR1"),
+    "id": Str(60, ident=True, doc="lesion id, unique in the record (across metastases too), e.g. LR1"),
     "region": Enum("breast", "chest_wall", "axillary_nodes", "supraclavicular_nodes", "internal_mammary_nodes",
                    doc="where: the primary tumour or a local recurrence (breast, chest wall), or regional lymph nodes"),
     "description": Str(doc="free text"),
@@ -280,7 +328,7 @@ LOCOREGIONAL = Obj({
 }, required=("id", "region"), doc="one locoregional tumour site (breast, chest wall or regional nodes)")
 
 REGIMEN = Obj({
-    "id": Str(60, doc="regimen id, unique in the record"),
+    "id": Str(60, ident=True, doc="regimen id, unique in the record"),
     "drugs": List(Choice(_drug), doc="drugs given together (aliases allowed; see facts/reference/drugs.yaml)"),
     "setting": Enum("neoadjuvant", "adjuvant", "metastatic", doc="treatment setting"),
     "start": Date(doc="first dose (a regimen not yet started has planned_start instead)"),
@@ -298,16 +346,16 @@ REGIMEN = Obj({
 }, required=("id", "drugs", "setting"), post=_check_regimen, doc="one systemic regimen, given or planned")
 
 RADIOTHERAPY = Obj({
-    "id": Str(60, doc="course id"),
+    "id": Str(60, ident=True, doc="course id"),
     "date": Date(doc="start date"),
     "target": Str(doc="treated area in words"),
-    "lesions": List(Str(60), doc="ids of metastatic lesions treated or inside its field; [] = none of them"),
+    "lesions": List(Str(60, ident=True), doc="ids of metastatic lesions treated or inside its field; [] = none of them"),
     "intent": Enum("radical", "palliative", "adjuvant", doc="intent of the course"),
     "dose_gy": Num(0, 200, doc="total dose, Gy"),
 }, required=("id",), doc="one radiotherapy course")
 
 SURGERY = Obj({
-    "id": Str(60, doc="procedure id"),
+    "id": Str(60, ident=True, doc="procedure id"),
     "procedure": Enum("radical_mastectomy", "modified_radical_mastectomy", "mastectomy", "breast_conserving",
                       "axillary_dissection", "sentinel_node_biopsy", "metastasectomy", "biopsy", "other",
                       doc="what was done"),
@@ -315,7 +363,7 @@ SURGERY = Obj({
     "side": Enum("left", "right", doc="side, for breast and axillary surgery"),
     "target": Enum("primary", "regional_nodes", "metastasis", "other", doc="what was operated on"),
     "intent": Enum("radical", "palliative", "diagnostic", doc="intent"),
-    "lesions": List(Str(60), doc="ids of metastatic lesions operated on"),
+    "lesions": List(Str(60, ident=True), doc="ids of metastatic lesions operated on"),
 }, required=("id", "procedure"), doc="one surgical procedure")
 
 LAB = Obj({
@@ -334,7 +382,7 @@ PERFORMANCE = Obj({
 }, required=("scale", "value", "date"), post=_check_ps, doc="one performance status assessment")
 
 MALIGNANCY = Obj({
-    "id": Str(60, doc="id"),
+    "id": Str(60, ident=True, doc="id"),
     "site": Str(doc="organ or type in words, e.g. 'basal cell carcinoma of skin'"),
     "category": Enum("invasive", "in_situ", "skin_basal_cell", "skin_squamous_cell", "cervix_in_situ",
                      "cervix_stage_ia", "thyroid_papillary_early", doc="kind, as the trials' exceptions name them"),
@@ -363,7 +411,7 @@ TOXICITY = Obj({
 }, required=("name", "grade"), doc="one residual toxicity of earlier treatment")
 
 RECURRENCE = Obj({
-    "id": Str(60, doc="id"),
+    "id": Str(60, ident=True, doc="id"),
     "type": Enum("local", "regional", "distant", doc="local (breast/chest wall), regional (nodes), distant"),
     "date": Date(doc="date diagnosed"),
     "controlled": Bool(doc="controlled on the evaluation date"),
@@ -382,10 +430,11 @@ ATTESTATION = Obj({
     "by": Str(doc="investigator"),
     "date": Date(doc="date of the judgment"),
     "note": Str(2000, doc="reasoning"),
-}, required=("criterion", "answer", "by", "date"), doc="an investigator's judgment for a clinician-judgment criterion")
+}, required=("criterion", "answer", "by", "date"), post=_check_attestation,
+   doc="an investigator's judgment for a clinician-judgment criterion (one whose rules read an attestation)")
 
 OTHER_TRIAL = Obj({
-    "id": Str(60, doc="id, unique in the record"),
+    "id": Str(60, ident=True, doc="id, unique in the record"),
     "name": Str(doc="trial name or registry number"),
     "start": Date(doc="first day of participation"),
     "end": Date(aside=FIELD, doc="last day of participation (last study treatment or visit); leave out while ongoing"),
@@ -396,7 +445,7 @@ RECORD = Obj({
     "schema_version": Choice(lambda v: (v, None) if type(v) in (int, SourceInt) and v == SCHEMA_VERSION else (None, f"{SCHEMA_VERSION}"),
                              doc="record format version"),
     "patient": Obj({
-        "id": Str(100, doc="patient identifier"),
+        "id": Str(100, ident=True, doc="patient identifier"),
         "name": Str(200, doc="name (shown verbatim, never interpreted)"),
         "sex": Enum("female", "male", doc="sex"),
         "birth_date": Date(aside=None, doc="date of birth"),
@@ -428,12 +477,12 @@ RECORD = Obj({
     "metastatic_sites": List(METASTATIC_SITE, doc="organs with metastasis when lesions are not listed one by one "
                              "(lesion counts stay unknown); when metastases is given, each organ must have a lesion there"),
     "imaging": List(Obj({
-        "id": Str(60, doc="study id"),
+        "id": Str(60, ident=True, doc="study id"),
         "modality": Enum(*MODALITIES, doc="modality"),
         "date": Date(doc="date of the study"),
         "purpose": Enum("staging", "baseline", "response", "progression", "confirmation", "other", doc="why it was done"),
         "findings": Str(2000, doc="report summary"),
-        "regimen": Str(60, doc="id of the systemic regimen this study is the baseline or an evaluation of"),
+        "regimen": Str(60, ident=True, doc="id of the systemic regimen this study is the baseline or an evaluation of"),
         "confirmed": Bool(doc="for purpose `confirmation`: the finding it was done to confirm (e.g. oligoprogression) was confirmed"),
         "region": Enum("brain", "head_neck", "chest", "abdomen", "pelvis", "spine", "neck_to_pelvis", "whole_body", "other",
                        doc="body region covered"),

@@ -262,10 +262,13 @@ def _load(text, name):
     return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def validate(data, name, as_of, sha256="", strict_dates=False):
-    """A Record; entries dated after as_of are set aside (Record.set_aside), or with
-    strict_dates refused like any other problem."""
-    ctx = Context(as_of, strict_dates)
+def validate(data, name, as_of, sha256="", strict_dates=False, criteria=None):
+    """data -> Record, or a RecordError with every problem. Entries dated after as_of are set aside
+    (Record.set_aside), or with strict_dates refused like any other problem. criteria: the rules'
+    catalogue (logic Rulebook.criteria_catalogue); the pipeline passes it, so attestations are
+    checked against the rules. Without it (record-level tests) an attestation's criterion is
+    checked for shape only."""
+    ctx = Context(as_of, strict_dates, criteria)
     checked = RECORD.check(data, "", ctx)
     if ctx.problems:
         raise RecordError(name, ctx.problems)
@@ -281,14 +284,14 @@ def _with_source(entry, sources):
     return replace(entry, why=f"{entry.why} ({found[0].split()[0]})")
 
 
-def record_from_data(data, name, as_of, strict_dates=False):
+def record_from_data(data, name, as_of, strict_dates=False, criteria=None):
     """Validate in-memory data (rule-test cases, screening lines, imported FHIR) as a record."""
     raw = json.dumps(data, sort_keys=True, default=str).encode()
-    return validate(data, name, as_of, hashlib.sha256(raw).hexdigest(), strict_dates)
+    return validate(data, name, as_of, hashlib.sha256(raw).hexdigest(), strict_dates, criteria)
 
 
-def load_record(path, as_of, strict_dates=False):
+def load_record(path, as_of, strict_dates=False, criteria=None):
     """Read, parse and validate one record file."""
     raw = read_bytes(path)
     data = parse_text(raw, str(path))
-    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates)
+    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates, criteria)

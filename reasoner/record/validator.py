@@ -83,11 +83,13 @@ class SetAside:
 
 class Context:
     """Collects problems and set-aside entries; carries the evaluation date for checks of dates
-    against it. `strict_dates`: a date after it is refused instead of set aside."""
+    against it. `strict_dates`: a date after it is refused instead of set aside. `criteria`: when
+    the caller knows the rules, their catalogue ({trial: {criterion: takes an attestation}})."""
 
-    def __init__(self, as_of, strict_dates=False):
+    def __init__(self, as_of, strict_dates=False, criteria=None):
         self.as_of = as_of
         self.strict_dates = strict_dates
+        self.criteria = criteria
         self.problems = []
         self.set_aside = []
         self.pending = []   # (field path, date) whose enclosing entry is to be set aside
@@ -182,7 +184,7 @@ class Num(Spec):
             ok = value <= self.maximum
         if not ok:
             return ctx.problem(path, self.expected(), value)
-        return int(value) if self.integer or isinstance(value, int) else float(value)
+        return int(value) if self.integer else value
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EligoError, InputError
-from ..pipeline import judge, load_input
-from ..record.read import MAX_BYTES, parse_json_line, record_from_data
+from ..pipeline import judge, load_input, record_from_data
+from ..record.read import MAX_BYTES, parse_json_line
 from ..render.result import set_aside_document
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
