@@ -9,6 +9,7 @@ import re
 import resource
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -38,8 +39,29 @@ def _many_lesions(path):
     path.write_text(H + "metastases:\n" + "".join(f"  - {{id: M{i}, organ: liver}}\n" for i in range(1001)))
 
 
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _socket(path):
+    with socket.socket(socket.AF_UNIX) as sock:   # the socket file stays after the socket is closed
+        sock.bind(str(path))
+
+
+def _link_loop(path):
+    os.symlink(path.name, path)                    # a link to itself
+
+
+def _dangling_link(path):
+    os.symlink("no-such-record.yaml", path)
+
+
 # Cases too big, or not files at all, to commit: made in the run's directory under their name.
 GENERATED = {
+    "a-fifo.yaml": _fifo,
+    "a-socket.yaml": _socket,
+    "link-loop.yaml": _link_loop,
+    "dangling-link.yaml": _dangling_link,
     "huge-20mb.yaml": _big_record,
     "deep-nesting-100k.yaml": _deep_yaml,
     "too-many-lesions.yaml": _many_lesions,

@@ -21,7 +21,15 @@ prints the same format as JSON Schema (draft 2020-12) for tools that export reco
 **Open world.** A field or section left out means *not recorded*: the criteria that need it become
 `unknown` and name it as missing. An empty list (`other_malignancies: []`) means *known none*.
 `null` is refused: leave the field out instead. Unknown fields are errors (nothing is silently
-dropped). Dates are `YYYY-MM-DD`.
+dropped). Dates are `YYYY-MM-DD` (nothing else: not `2026-1-5`, not a date with a time). A record
+has `schema_version`; a file with `resourceType` instead is read as FHIR, and one with both or
+neither is refused.
+
+**YAML values are read as written** (reasoner/record/scalars.py), not by YAML 1.1's rules: numbers
+only in decimal (`034` is 34, `1e3` is 1000; `0x1F`, `0o17`, `1:30`, `1_000`, `.inf` and `.nan`
+stay text, so a number field refuses them), booleans only `true`/`false` (`yes`, `no`, `on`, `NO`
+stay text: a true/false field refuses them, a text field keeps them), and keys are the text written
+(`on:` is the key "on").
 
 **Dates and `--as-of`.** `--as-of` is what was known on that day. Every date in the record is an
 observation (a test, a study, an assessment, a treatment given, a judgment) except the planned
@@ -38,14 +46,25 @@ Each criterion counts ages and windows from its trial's reference date (`dates.*
 **Units.** Sizes are millimetres, percentages 0-100. Lab values take any UCUM unit that converts to
 the test's canonical unit (facts/reference/labs.yaml: bilirubin mg/dL, enzymes U/L, albumin g/dL,
 creatinine mg/dL, creatinine clearance mL/min, blood counts 10*9/L, LVEF %); `uln` and `lln` are in
-the same unit as `value`. A unit that does not convert is an error, never a guess.
+the same unit as `value`. A unit that does not convert is an error, never a guess. Each test has
+plausible bounds in its canonical unit (`bounds:` in labs.yaml, with the source of every factor):
+a value, `uln` or `lln` outside them is refused naming the bounds and the unit, since it is a
+slip or a wrong unit (a haemoglobin of 120 "g/dL" is 120 g/L).
+
+**Ids and references.** Ids hold visible characters only (no line breaks, tabs, bidi or zero-width
+characters). An id that refers to another part of the record must name something there, exactly
+(case matters): `radiotherapy[].lesions` and `surgery[].lesions` a lesion of `metastases` or
+`locoregional_lesions`, `imaging[].regimen` a regimen of `systemic_therapy` (checked when that
+section is recorded and not listed in `incomplete_sections`); a refusal lists the ids that exist.
 
 **Vocabularies.** Organs: facts/reference/organs.yaml. Drugs (names or aliases):
 facts/reference/drugs.yaml. Vertebral levels: C1-C7, T1-T12, L1-L5, S1-S5.
 
 **Attestations** record an investigator's judgment for criteria that need one: `criterion:
 TRIAL/ID` and `answer: yes|no`, where *yes* means the criterion's condition is met — for an
-exclusion criterion (e.g. `taormina/E6`), *yes* means the excluding condition is present.
+exclusion criterion (e.g. `taormina/E6`), *yes* means the excluding condition is present. Only a
+criterion whose rules read an attestation takes one (computed from the rules; `eligo criteria
+TRIAL`): any other is refused with the list of that trial's criteria that do.
 
 Example: [facts/patients/eligible-taormina.yaml](../facts/patients/eligible-taormina.yaml).
 
