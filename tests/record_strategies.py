@@ -241,12 +241,46 @@ def repair(data):
                     seen.add(ident)
                     kept.append(item)
             data[section] = kept
+    _repair_references(data)
+    if "labs" in data:
+        data["labs"] = [lab for lab in data["labs"] if _plausible(lab)]
     if "metastases" in data and "metastases" not in data.get("incomplete_sections", ()):
         organs = {lesion["organ"] for lesion in data["metastases"]}
         data["metastatic_sites"] = [s for s in data.get("metastatic_sites", []) if s["organ"] in organs]
         if not data["metastatic_sites"]:
             del data["metastatic_sites"]
     return data
+
+
+def _repair_references(data):
+    """Lesion and regimen references name existing ids (validation refuses any that match nothing)."""
+    incomplete = data.get("incomplete_sections", ())
+    if "metastases" in data and "metastases" not in incomplete:
+        lesions = {item.get("id") for item in data["metastases"] + data.get("locoregional_lesions", [])}
+        for entry in data.get("radiotherapy", []) + data.get("surgery", []):
+            if "lesions" in entry:
+                entry["lesions"] = [ref for ref in entry["lesions"] if ref in lesions]
+    if "systemic_therapy" in data and "systemic_therapy" not in incomplete:
+        regimens = {item.get("id") for item in data["systemic_therapy"]}
+        for study in data.get("imaging", []):
+            if study.get("regimen") not in regimens:
+                study.pop("regimen", None)
+
+
+def _plausible(lab):
+    """Within the test's bounds (facts/reference/labs.yaml) after conversion, or not checkable here."""
+    from reasoner.record.units import UnitError, factor
+
+    spec = reference().labs.get(lab.get("test"))
+    if spec is None or "unit" not in lab:
+        return True
+    try:
+        per = factor(lab["unit"], lab["test"])
+    except UnitError:
+        return True
+    low, high = spec["bounds"]
+    return all(low <= lab[key] * per <= high for key in ("value", "uln", "lln")
+               if isinstance(lab.get(key), (int, float)) and not isinstance(lab.get(key), bool))
 
 
 def validate(data):

@@ -19,9 +19,11 @@ Example counts come from the hypothesis profile (ELIGO_HYPOTHESIS_PROFILE=ci|tho
 import copy
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -125,6 +127,48 @@ def test_any_nested_data_validates_or_is_refused_cleanly(data):
         record_from_data(data, NAME, AS_OF)
     except RecordError as err:
         assert all(line.startswith(f"{NAME}: ") for line in str(err).splitlines())
+
+
+# A number as YAML lets one write it: decimal forms a person reads as the number, and YAML 1.1's
+# others (octal, hexadecimal, binary, base 60, digit groups), which a person does not read as it.
+NUMBER_FORMS = {
+    "plain": str, "signed": lambda n: f"+{n}", "zero-padded": lambda n: f"0{n}", "zeros": lambda n: f"000{n}",
+    "point": lambda n: f"{n}.0", "exponent": lambda n: f"{n}e0", "scaled": lambda n: f"{n}0E-1",
+    "leading point": lambda n: f".{n}e{len(str(n))}",
+    "hexadecimal": hex, "octal": lambda n: f"0{n:o}", "octal 0o": lambda n: f"0o{n:o}", "binary": bin,
+    "base 60": lambda n: f"{n // 60}:{n % 60:02d}", "grouped": lambda n: f"{n // 10}_{n % 10}" if n >= 10 else f"_{n}",
+    "infinity": lambda n: ".inf", "not a number": lambda n: ".nan",
+}
+DECIMAL = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+
+
+def _size_of(written):
+    text = f"schema_version: 1\npatient: {{id: P1}}\nmetastases: [{{id: M1, organ: liver, size_mm: {written}}}]\n"
+    data = parse_text(text.encode(), NAME)
+    return record_from_data(data, NAME, AS_OF).data["metastases"][0]["size_mm"]
+
+
+@given(st.integers(0, 1000), st.sampled_from(sorted(NUMBER_FORMS)))
+def test_a_number_in_any_yaml_form_is_read_as_its_decimal_or_refused(number, form):
+    written = NUMBER_FORMS[form](number)
+    note(f"size_mm: {written}")
+    try:
+        size = _size_of(written)
+    except InputError:
+        return                                      # refused (RecordError is an InputError)
+    assert DECIMAL.fullmatch(written), f"{written!r} was read as {size}"
+    assert size == float(Decimal(written))          # the decimal a person reads, leading zeros and all
+
+
+@given(st.from_regex(r"[-+]?[0-9._:eExob]{1,8}", fullmatch=True))
+def test_any_number_like_text_is_read_as_its_decimal_or_refused(written):
+    note(f"size_mm: {written}")
+    try:
+        size = _size_of(written)
+    except InputError:
+        return
+    assert DECIMAL.fullmatch(written), f"{written!r} was read as {size}"
+    assert size == float(Decimal(written))
 
 
 def _write(data, directory, fmt):
