@@ -390,3 +390,9 @@ def test_deep_copy_keeps_number_text():
     data = parsed(H + "x: 034\ny: 1.10")
     copied = copy.deepcopy(data)
     assert (copied["x"].text, copied["y"].text) == ("034", "1.10")
+
+
+def test_a_screened_input_that_is_a_link_loop_is_named_as_one(tmp_path):
+    os.symlink("loop", tmp_path / "loop")
+    with pytest.raises(InputError, match="loop: a loop of symbolic links; expected a folder of records"):
+        open_items(str(tmp_path / "loop"))

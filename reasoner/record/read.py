@@ -127,6 +127,16 @@ def _not_a_file(name, mode):
     return InputError(f"{name}: {_kind(mode)}, expected a regular record file (YAML or JSON); it is not read")
 
 
+def link_problem(path):
+    """What is wrong with a symbolic link that leads nowhere: a loop, or a missing target."""
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a loop of symbolic links"
+    return f"a symbolic link to a missing file ({os.readlink(path)})"
+
+
 def _stat(path, name):
     """os.stat, with ENOENT and ELOOP said in words (a link loop is not a missing file)."""
     try:
@@ -135,7 +145,7 @@ def _stat(path, name):
         if err.errno == errno.ELOOP:
             raise InputError(f"{name}: a loop of symbolic links, expected a record file") from None
         if err.errno == errno.ENOENT and os.path.islink(path):
-            raise InputError(f"{name}: a symbolic link to a missing file ({os.readlink(path)})") from None
+            raise InputError(f"{name}: {link_problem(path)}") from None
         if err.errno == errno.ENOENT:
             raise InputError(f"{name}: no such file") from None
         raise InputError(f"{name}: cannot be read ({err.strerror})") from None

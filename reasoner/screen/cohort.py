@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import EligoError, InputError
 from ..pipeline import judge, load_input, record_from_data
-from ..record.read import MAX_BYTES, parse_json_line
+from ..record.read import MAX_BYTES, link_problem, parse_json_line
 from ..render.result import set_aside_document
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
@@ -85,6 +85,8 @@ def open_items(spec, stdin=None):
         return None, _lines(stream, "<stdin>")
     path = Path(spec)
     if not path.exists():
+        if path.is_symlink():
+            raise InputError(f"{spec}: {link_problem(spec)}; expected a folder of records, a JSONL file or - for stdin")
         raise InputError(f"{spec}: no such file or folder; expected a folder of records, a JSONL file or - for stdin")
     if path.is_dir():
         names = _folder(path, spec)
