@@ -127,13 +127,23 @@ def _check_attestation(att, path, ctx):
     return att
 
 
-def _trial_ref(value):
-    """A protocol regimen must name a trial Eligo knows, or the criteria reading it would see nothing."""
-    from ..logic.rulebook import rulebook  # late: validation needs only the trial ids
+TRIAL_EXPECTED = "a known trial id (see `eligo trials`), e.g. oligami"
 
-    if isinstance(value, str) and value.strip().lower() in rulebook().trials:
+
+def _trial_ref(value):
+    """A trial id in shape; whether the trial exists is _check_trial_refs' (it needs the rules' catalogue)."""
+    if isinstance(value, str) and value.strip():
         return value.strip().lower(), None
-    return None, "a known trial id (see `eligo trials`), e.g. oligami"
+    return None, TRIAL_EXPECTED
+
+
+def _check_trial_refs(record, ctx):
+    """A protocol regimen must name a trial Eligo knows, or the criteria reading it would see nothing."""
+    if ctx.criteria is None:
+        return
+    for i, regimen in enumerate(record.get("systemic_therapy", [])):
+        if "protocol" in regimen and regimen["protocol"] not in ctx.criteria:
+            ctx.problem(f"systemic_therapy[{i}].protocol", TRIAL_EXPECTED, regimen["protocol"])
 
 
 def _check_site(site, path, ctx):
@@ -221,6 +231,7 @@ def _check_record(record, path, ctx):
                 ctx.problem(f"metastatic_sites[{i}].organ", "an organ with a lesion in metastases "
                             "(a given lesion list is complete)", site["organ"])
     _check_references(record, ctx)
+    _check_trial_refs(record, ctx)
     return record
 
 
