@@ -184,15 +184,16 @@ def test_record_strings_are_data_not_datalog(eligible):
     nasty = "M1') & ~lesion(P, X, Y) <= (\"x"
     eligible["metastases"][0]["id"] = nasty
     eligible["systemic_therapy"][0]["id"] = "x'); pyDatalog.clear(); ('"
-    eligible["imaging"][0]["id"] = "I\\'\nmg"
+    eligible["imaging"][0]["id"] = "I\\'mg"
+    eligible["imaging"][0]["findings"] = "two\nlines"    # free text keeps its line break (an id may not have one)
     record = record_from_data(eligible, "nasty.yaml", AS_OF)
     graph = check(record, ["taormina"])
     assert node(graph, "trial:taormina")["verdict"] == "eligible"
     labels = [d["label"] for _n, d in graph.nodes(data=True)]
     assert f"lesion {nasty} in bone" in labels
-    assert any(label.startswith("imaging I\\'\nmg: fdg-pet-ct") for label in labels)
+    assert any(label.startswith("imaging I\\'mg: fdg-pet-ct") for label in labels)
     tree = render_tree(graph)
-    assert "imaging I\\'\\nmg: fdg-pet-ct on 2026-10-12" in tree     # one line per node, newline escaped
+    assert "imaging I\\'mg: fdg-pet-ct on 2026-10-12" in tree
 
 
 def test_session_retracts_the_patients_facts_whatever_happens(eligible):

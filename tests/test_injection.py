@@ -38,26 +38,28 @@ def clean():
 
 
 def inject(data, text):
-    """Every free-text field and id of the example record set to (a unique variant of) text."""
+    """Every free-text field and id of the example record set to (a unique variant of) text; ids
+    take it on one line (an id with a line break is refused: test_a_newline_in_an_id_is_refused)."""
     data = copy.deepcopy(data)
+    free, text = text, " ".join(text.splitlines())
     data["patient"]["id"] = text
-    data["patient"]["name"] = text
-    data["diagnosis"]["histology"] = text
+    data["patient"]["name"] = free
+    data["diagnosis"]["histology"] = free
     for i, lesion in enumerate(data["metastases"]):
         lesion["id"] = f"{text}{i}"[:60]
-        lesion.setdefault("site", {})["description"] = text
+        lesion.setdefault("site", {})["description"] = free
     for i, regimen in enumerate(data["systemic_therapy"]):
         regimen["id"] = f"R{i}{text}"[:60]
     for i, study in enumerate(data["imaging"]):
         study["id"] = f"I{i}{text}"[:60]
-        study["findings"] = text
+        study["findings"] = free
     for i, op in enumerate(data["surgery"]):
         op["id"] = f"S{i}{text}"[:60]
     for comorbidity in data["comorbidities"]:
-        comorbidity["detail"] = text
+        comorbidity["detail"] = free
     for attestation in data["attestations"]:
-        attestation["by"] = text
-        attestation["note"] = text
+        attestation["by"] = free
+        attestation["note"] = free
     return data
 
 
@@ -82,7 +84,9 @@ def test_injected_values_change_no_verdict(text):
 def test_injected_values_are_stored_as_one_constant(text):
     record = record_from_data(inject(clean(), text), "p.yaml", AS_OF)
     lesion_id = record.data["metastases"][0]["id"]
-    assert lesion_id == f"{text}0"[:60] and record.patient_id == text
+    one_line = " ".join(text.splitlines())
+    assert lesion_id == f"{one_line}0"[:60] and record.patient_id == one_line
+    assert record.data["diagnosis"]["histology"] == text
     with engine().patient(record) as session:
         rows = session.query("lesion", [None, lesion_id, None])
     assert [row[1:] for row in rows] == [(lesion_id, "bone")]
@@ -107,13 +111,17 @@ def test_the_cli_shows_injected_values_verbatim(tmp_path, fmt):
     assert f"lesion {text}0 in bone" in tree.stdout
 
 
-def test_a_newline_in_an_id_is_shown_not_interpreted(tmp_path):
-    data = inject(clean(), "two\nlines")
+def test_a_newline_in_an_id_is_refused(tmp_path):
+    """An id prints in verdict lines: with a line break it could print a line that looks like
+    another trial's verdict (issue 13). Refused, quoted escaped on one line."""
+    data = clean()
+    data["patient"]["id"] = "two\ntaormina: eligible"
     path = tmp_path / "p.json"
     path.write_text(json.dumps(data, default=str))
     run = eligo("check", str(path), "--as-of", AS_OF.isoformat(), "--format", "json")
-    assert run.returncode == 0, run.stderr
-    assert '"patient": "two\\nlines"' in run.stdout
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == (f"eligo: {path}: patient.id: expected an id of visible characters (no line breaks, tabs, bidi or "
+                          'zero-width characters), got "two\\ntaormina: eligible"\n')
 
 
 @pytest.mark.parametrize("tag", [

@@ -96,7 +96,8 @@ def test_child_pugh_and_radiotherapy_lesion_lists(cosmo):
     (lambda d: d.update(locoregional_lesions=[{"id": "M1", "region": "breast"}]),
      'locoregional_lesions[0].id: expected an id not used by a metastasis, got "M1"'),
     (lambda d: d["imaging"][0].update(regimen="L9"),
-     'imaging[0].regimen: expected the id of a regimen in systemic_therapy, got "L9"'),
+     'imaging[0].regimen: expected the id of a regimen in systemic_therapy ("ADJ1", "ADJ2", "L1", "BMA"; ids are case-sensitive), '
+     'got "L9"'),
     (lambda d: d["metastases"][0].update(suvmax=-1), "metastases[0].suvmax: expected a number >= 0 and <= 200"),
     (lambda d: d.update(assessment={"child_pugh_class": "D"}), "assessment.child_pugh_class: expected one of a, b, c"),
 ])
