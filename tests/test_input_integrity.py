@@ -396,3 +396,20 @@ def test_a_screened_input_that_is_a_link_loop_is_named_as_one(tmp_path):
     os.symlink("loop", tmp_path / "loop")
     with pytest.raises(InputError, match="loop: a loop of symbolic links; expected a folder of records"):
         open_items(str(tmp_path / "loop"))
+
+
+def test_the_json_schema_refuses_the_id_characters_validation_refuses():
+    import jsonschema
+
+    from reasoner.record.jsonschema import dumps, record_schema
+
+    schema = jsonschema.Draft202012Validator(record_schema())
+    for pid, refused in (("P-1 é", False), ("P\u202e1", True), ("P\u200b1", True), ("P\n1", True), ("P\t1", True)):
+        assert bool(list(schema.iter_errors({"schema_version": 1, "patient": {"id": pid}}))) is refused, repr(pid)
+        data = {"schema_version": 1, "patient": {"id": pid}}
+        if refused:   # the schema and validation agree
+            with pytest.raises(RecordError, match="expected an id of visible characters"):
+                record_from_data(data, "p.json", AS_OF)
+        else:
+            assert record_from_data(data, "p.json", AS_OF).patient_id == pid
+    assert "\u202e" not in dumps()   # the pattern is written with escapes, never the characters themselves

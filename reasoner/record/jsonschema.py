@@ -11,6 +11,7 @@ import json
 
 from . import format as record_format
 from .reference import reference
+from .validator import BAD_ID_CHARS as ID_REFUSED
 from .validator import Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -67,7 +68,11 @@ def _shape(spec, choices):
             out["maximum"] = spec.maximum
         return out
     if isinstance(spec, Str):
-        return {"type": "string", "minLength": 1, "maxLength": spec.max_len}
+        out = {"type": "string", "minLength": 1, "maxLength": spec.max_len}
+        if spec.ident:   # the characters validator.Str refuses in an id, as the schema's pattern
+            out["pattern"] = "^[^" + "".join(c if c.isascii() and c.isprintable() else f"\\u{ord(c):04x}"
+                                             for c in ID_REFUSED.pattern[1:-1]) + "]+$"
+        return out
     if isinstance(spec, Enum):   # Eligo reads vocabulary words in any case; the schema takes lower and upper
         return {"enum": list(spec.values) + [v.upper() for v in spec.values if v.upper() != v]}
     if isinstance(spec, Bool):

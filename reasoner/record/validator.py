@@ -113,7 +113,7 @@ _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # In an id also no line or tab breaks, bidi controls (U+202A-U+202E, U+2066-U+2069, U+200E/F,
 # U+061C) or zero-width characters (U+200B-U+200D, U+2060, U+FEFF): an id is printed in verdict
 # lines and file names, where such characters could make one patient look like another.
-_BAD_ID_CHARS = re.compile("[\t\n\r\u0085\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+BAD_ID_CHARS = re.compile("[\t\n\r\u0085\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 
 
 class Str(Spec):
@@ -130,7 +130,7 @@ class Str(Spec):
             return ctx.problem(path, "non-empty text", value)
         if _BAD_CHARS.search(value):
             return ctx.problem(path, "printable text (newlines and tabs are fine)", value)
-        if self.ident and _BAD_ID_CHARS.search(value):
+        if self.ident and BAD_ID_CHARS.search(value):
             return ctx.problem(path, "an id of visible characters (no line breaks, tabs, bidi or zero-width characters)", value)
         if len(value) > self.max_len:
             return ctx.problem(path, f"text of at most {self.max_len} characters", f"{len(value)} characters", show=False)
