@@ -10,9 +10,10 @@ import time
 
 import click
 
-RULES = click.option("--rules", "rules", type=click.Path(file_okay=False, exists=True), metavar="ROOT",
-                     help="Rules folder to test (with lib/, trials/, tests/). Default: the one each test file sits in, "
-                          "else the installed rules.")
+from .options import RULES as USE_RULES
+from .options import rules_option
+
+RULES = rules_option(expose=True)
 
 
 @click.command("test")
@@ -25,7 +26,9 @@ RULES = click.option("--rules", "rules", type=click.Path(file_okay=False, exists
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
               help="With --coverage: exit 1 if any trial's outcome or rule coverage is below PCT percent.")
 def test_command(paths, rules, select, coverage, coverage_json, fail_under):
-    """Run rule tests: PATHS are test files or folders (default: rules/tests/). See docs/rule-tests.md."""
+    """Run rule tests: PATHS are test files or folders (default: the tests/ of --rules DIR, else rules/tests/).
+    With --rules every file runs against DIR's rules; without, each against the rules folder it sits in
+    (else the installed rules). See docs/rule-tests.md."""
     from ..authoring.report import summary
     from ..authoring.runner import run_files
 
@@ -66,8 +69,10 @@ def test_command(paths, rules, select, coverage, coverage_json, fail_under):
 
 @click.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path())
+@USE_RULES
 def lint_command(paths):
-    """Check rules statically: PATHS are rules folders or trial files (default: the installed rules/)."""
+    """Check rules statically: PATHS are rules folders or trial files (default: the rules in use: --rules DIR,
+    else the installed rules/)."""
     from ..authoring.lint import lint
 
     findings = lint(list(paths) or None)

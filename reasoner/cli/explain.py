@@ -2,7 +2,7 @@
 
 import click
 
-from .options import STRICT_DATES
+from .options import RULES, STRICT_DATES
 
 
 def _unique_trials(ctx, param, value):
@@ -33,6 +33,7 @@ FORMATS = ("tree", "json", "dot", "graphml")
                    "dot / graphml: the graph for Graphviz and other tools.")
 @click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
               help="tree only: show N levels below the trial, '...' marks deeper parts. Default: all.")
+@RULES
 def explain_command(record, trials, criterion, as_of, strict_dates, fmt, depth):
     """Explain RECORD's verdict for a trial: criteria, minimal proofs down to record fields and
     rule lines, and for unknown criteria the missing inputs."""

@@ -13,7 +13,7 @@ import click
 from .. import __version__
 from ..errors import EligoError, InputError, RecordError, visible, visible_lines
 from ..record.validator import parse_iso_date
-from .options import STRICT_DATES
+from .options import RULES, STRICT_DATES
 
 
 def parse_as_of(ctx, param, value):
@@ -45,8 +45,11 @@ class EligoGroup(click.Group):
     """Reports EligoError as a message with its exit code, and any other crash without a traceback."""
 
     def invoke(self, ctx):
+        from ..paths import rules_scope
+
         try:
-            result = super().invoke(ctx)
+            with rules_scope():   # a --rules of this invocation never outlives it
+                result = super().invoke(ctx)
             sys.stdout.flush()      # a full disk behind stdout shows here, not at exit
             return result
         except EligoError as err:
@@ -111,6 +114,7 @@ def main():
 @TRIALS
 @AS_OF
 @STRICT_DATES
+@RULES
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a readable summary; json: the documented result (docs/output.md).")
 def check(record, trials, as_of, strict_dates, fmt):
@@ -125,6 +129,7 @@ def check(record, trials, as_of, strict_dates, fmt):
 
 
 @main.command("trials")
+@RULES
 def trials_command():
     """List the trials Eligo knows."""
     from ..logic.rulebook import rulebook
@@ -135,6 +140,7 @@ def trials_command():
 
 @main.command()
 @click.argument("trial")
+@RULES
 def criteria(trial):
     """List TRIAL's criteria: id, kind, the protocol's text and the reading Eligo uses."""
     from ..logic.rulebook import rulebook
@@ -153,6 +159,8 @@ COMMANDS = (
     (".explain", "explain_command"),
     (".report", "report_command"),
     (".schema", "schema_command"),
+    (".query", "query_command"),
+#D    (".diff", "diff_command"),
 )
 
 

@@ -8,7 +8,7 @@ import click
 
 from ..errors import InputError, OutputError, visible
 from ..render.files import check_outputs, output_locks, same_file, write_atomic
-from .options import STRICT_DATES
+from .options import RULES, STRICT_DATES
 
 FORMATS = {"html": ".html", "md": ".md", "json": ".json"}
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
@@ -121,6 +121,7 @@ def write(path, text):
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE|DIR/",
               help="Where to write: a file, - for stdout, or a folder (existing, or ending in /) that gets "
                    "one report per record named after it (required for several records).")
+@RULES
 def report_command(records, trials, as_of, strict_dates, fmt, output):
     """Write an audit report of RECORD(s): header with hashes and the command that reproduces it,
     a summary of verdicts, and every criterion with its protocol text, reading, outcome and

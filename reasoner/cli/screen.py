@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .options import STRICT_DATES
+from .options import STRICT_DATES, rules_option
 
 
 def _unique_trials(ctx, param, value):
@@ -60,8 +60,9 @@ def _default_workers():
 @click.option("--engine", "engine_name", type=click.Choice(["fast", "pydatalog"]), default=None,
               help="fast (default): the rule files compiled bottom-up, ~6.5x faster, checked against pyDatalog by "
                    "the tests and the benchmark; pydatalog: the reference engine that check, explain and report use.")
-def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, funnel_path, backend, scheduler, resume, batch_size,
-           engine_name):
+@rules_option(expose=True)
+def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, funnel_path, backend, scheduler, resume,
+           batch_size, engine_name, rules):
     """Screen a cohort against the trials: one result row per patient, trial and stage.
 
     INPUT is a folder of record files (YAML/JSON, read in name order; hidden files skipped), a
@@ -80,7 +81,7 @@ def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, f
                         fmt=row_format(out, fmt), errors=errors, workers=workers or _default_workers(),
                         batch_size=batch_size, backend=backend, scheduler=scheduler, resume=resume,
                         engine=engine_name or DEFAULT_ENGINE, funnel=funnel_path,
-                        strict_dates=strict_dates)
+                        strict_dates=strict_dates, rules=rules)
     summary = run(settings)
     table = summary.funnel.table()
     click.echo(table, file=sys.stdout if out else sys.stderr, nl=False)

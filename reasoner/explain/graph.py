@@ -15,7 +15,7 @@ import networkx as nx
 
 from .. import __version__
 from ..errors import InputError
-from ..logic.clauses import Atom, FunctionValue, bound_value, match_pattern
+from ..logic.clauses import Aggregate, Atom, FunctionValue, bound_value, match_pattern
 from ..logic.engine import PATIENT, engine
 from ..logic.proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation, definitions
 from ..logic.rulebook import HOLDS, LACKS, rulebook
@@ -48,9 +48,9 @@ _PHRASEBOOKS = {}
 
 def _phrasebook(book):
     """One Phrasebook per rule set (its value kinds take a fixpoint over every clause)."""
-    if book.sha256 not in _PHRASEBOOKS:
-        _PHRASEBOOKS[book.sha256] = Phrasebook(book)
-    return _PHRASEBOOKS[book.sha256]
+    if book.key not in _PHRASEBOOKS:
+        _PHRASEBOOKS[book.key] = Phrasebook(book)
+    return _PHRASEBOOKS[book.key]
 
 
 class Builder:
@@ -64,7 +64,7 @@ class Builder:
         self.words = _phrasebook(book)
         self.graph = nx.DiGraph(
             patient=record.patient_id, as_of=record.as_of.isoformat(), input=record.filename,
-            input_sha256=record.sha256, ruleset_sha256=book.sha256, tool_version=__version__)
+            input_sha256=record.sha256, ruleset_sha256=book.sha256, rules=book.folder, tool_version=__version__)
         self.sources = {}
         self.items = {}      # list item id (M1, ADJ2) -> its record path (metastases[0])
         for fact in session.facts.facts:
@@ -254,6 +254,28 @@ class Builder:
                     self.edge(aid, reason, "fails")
         return nid
 
+    # -- any goal (eligo query) ---------------------------------------------------------------------
+    def goal(self, pred, args):
+        """The proof node of ground pred(args): a base fact, a derived fact's minimal proof, or, for
+        an aggregate function (args: its keys, then its value), what it counted. None if the rules
+        do not derive it."""
+        args = tuple(args)
+        if pred in BASE:
+            return self.fact(pred, args) if self.prover.matches(pred, args) else None
+        clauses = self.prover.defs.get(pred, [])
+        if clauses and isinstance(clauses[0].head, Aggregate):
+            if args[-1] not in [row[-1] for row in self.prover.function_rows(pred, args[:-1])]:
+                return None
+            proof = self.prover.aggregate(pred, args[:-1], args[-1])
+            return self.aggregate(proof) if proof else None
+        proof = self.prover.prove(pred, args)
+        return self.derivation(proof) if proof else None
+
+    def why_not(self, pred, pattern):
+        """The node saying why nothing matches pred(pattern) (None = any value): per clause that
+        could derive it, the first condition each candidate fails, and why."""
+        return self.refutation(self.prover.refute(pred, tuple(pattern)), 0)
+
     def _reason(self, reason, local_id, bindings, kinds, depth):
         """The node saying why an attempt stopped: a false comparison, a fact or derivation that a
         negated condition forbids, or a refutation of a positive condition."""
@@ -322,7 +344,7 @@ _CHAINS = {}
 def input_chains(book, clause):
     """{(base pred, pattern): [clause, ..., clause reading it]}: the shortest chain of rules from
     clause to each base-predicate pattern it can read (constants flow from caller to callee)."""
-    key = (book.sha256, clause.where, clause.text)
+    key = (book.key, clause.where, clause.text)
     if key not in _CHAINS:
         _CHAINS[key] = _input_chains(definitions(book), clause)
     return _CHAINS[key]

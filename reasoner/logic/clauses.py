@@ -241,6 +241,21 @@ def parse_body(body, head_text, file, line, criterion):
     return parse_clause(tree.body, text, file, line, criterion)
 
 
+def parse_atom(text, where):
+    """One positive literal `pred(args)` given as text (an `eligo query` GOAL) -> Atom.
+
+    Parsed, never evaluated: only a predicate name and variables or constants pass; attributes,
+    calls in arguments, keywords, operators, several literals or a clause (`<=`) are refused."""
+    try:
+        tree = ast.parse(text, where, mode="eval")
+    except SyntaxError as err:
+        raise RuleError(f"{where}: syntax error: {err.msg}; expected one literal pred(X, 'value', 3)") from None
+    node = tree.body
+    if not isinstance(node, ast.Call) or node.keywords:
+        raise RuleError(f"{where}: expected one literal pred(X, 'value', 3), got {ast.unparse(node)[:80]}")
+    return _atom(node, where)
+
+
 def bound_value(term, subst):
     """A term's value under subst: a constant's own, a bound variable's, else None (any)."""
     if isinstance(term, Const):

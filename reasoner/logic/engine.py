@@ -44,6 +44,7 @@ class Engine:
             raise RuleError(f"{where}: {a} depends on {b} through negation or an aggregate inside a cycle (not stratifiable)")
         self.book = book
         self._open = False
+        self.replaced = False    # set when another rule set took this thread's pyDatalog program
         with _PYDATALOG_LOCK:
             pyDatalog.clear()
             pyDatalog.load(book.program())
@@ -76,6 +77,9 @@ class Engine:
         re-query rule bodies) and are retracted on leaving, whatever happens."""
         if self._open:
             raise RuntimeError("a patient session is already open; the engine holds one patient at a time")
+        if self.replaced:
+            raise RuntimeError("this engine's rules were replaced in this thread (another rules folder); "
+                               "ask engine() for the current one")
         pf = facts_of(record, gaps)
         clauses = [_fact_clause(fact.pred, (PATIENT,) + fact.args) for fact in pf.facts]
         asserted = []
@@ -168,14 +172,19 @@ _PYDATALOG_LOCK = threading.RLock()
 
 
 def engine():
-    """This thread's engine, built on first use and then reused.
+    """This thread's engine for the rules in use (rulebook()), built on first use and then reused.
 
     pyDatalog keeps its program per thread, so a thread that did not build the engine would see
     an empty database; one engine per thread (screening workers, Dask worker threads) avoids that.
+    When the rules in use change (a --rules working copy), the thread's program is rebuilt for
+    them; the engine it replaces refuses further use rather than answer from the other rules.
     """
-    eng = getattr(_LOCAL, "engine", None)
-    if eng is None:
-        from .rulebook import rulebook
+    from .rulebook import rulebook
 
-        eng = _LOCAL.engine = Engine(rulebook())   # Engine() takes the pyDatalog lock
+    book = rulebook()
+    eng = getattr(_LOCAL, "engine", None)
+    if eng is None or eng.book.key != book.key:
+        if eng is not None:
+            eng.replaced = True
+        eng = _LOCAL.engine = Engine(book)   # Engine() takes the pyDatalog lock
     return eng

@@ -519,6 +519,6 @@ def fast_engine():
     from .rulebook import rulebook
 
     book = rulebook()
-    if book.sha256 not in _ENGINES:
-        _ENGINES[book.sha256] = FastEngine(book)
-    return _ENGINES[book.sha256]
+    if book.key not in _ENGINES:
+        _ENGINES[book.key] = FastEngine(book)
+    return _ENGINES[book.key]

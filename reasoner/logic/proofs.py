@@ -368,9 +368,9 @@ _DEFINITIONS = {}
 
 def definitions(book):
     """book.definitions(), built once per rule set."""
-    if book.sha256 not in _DEFINITIONS:
-        _DEFINITIONS[book.sha256] = book.definitions()
-    return _DEFINITIONS[book.sha256]
+    if book.key not in _DEFINITIONS:
+        _DEFINITIONS[book.key] = book.definitions()
+    return _DEFINITIONS[book.key]
 
 
 _HEADS = {}

@@ -11,13 +11,12 @@ import pickle
 import re
 import sys
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from ..errors import RuleError
-from ..paths import data_root, rules_dir
+from ..paths import data_root, installed_rules_dir, rules_dir
 from ..record.predicates import BASE
 from ..record.reference import reference
 from .clauses import Aggregate, Atom, Const, FunctionValue, bound_value, match_pattern, parse_body, parse_program
@@ -116,7 +115,13 @@ def _strata(entries, tid, file):
 class Rulebook:
     trials: dict          # id -> Trial, in file-name order
     lib: list             # clauses of rules/lib/*.dl
-    sha256: str           # of every rule and reference file, for reports
+    sha256: str           # of every rule and reference file (names and bytes), for reports
+    folder: str = "rules"  # the rules folder read: "rules" (installed) or a working copy's absolute path
+
+    @property
+    def key(self):
+        """Identity for caches: two folders with the same content still cite different files."""
+        return self.sha256 if self.folder == "rules" else f"{self.sha256}@{self.folder}"
 
     @property
     def clauses(self):
@@ -268,21 +273,35 @@ def rule_files(root=None):
     return sorted((root / "lib").glob("*.dl")), sorted((root / "trials").glob("*.yaml"))
 
 
-def ruleset_sha256(lib_files, trial_files):
-    """SHA-256 over every rule and reference file (names and bytes): the rule set's identity."""
+def ruleset_sha256(lib_files, trial_files, root=None):
+    """SHA-256 over every rule and reference file (names and bytes): the rule set's identity.
+
+    Rule files are named as they sit in the rules folder (rules/lib/x.dl), wherever that folder
+    is, so a working copy with the installed content has the installed hash."""
+    root = Path(root) if root else rules_dir()
     digest = hashlib.sha256()
-    for path in list(lib_files) + list(trial_files) + list(reference().files):
+    for path in list(lib_files) + list(trial_files):
+        name = "rules/" + Path(path).relative_to(root).as_posix()
+        digest.update(name.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    for path in reference().files:
         digest.update(_relative(path).encode() + b"\0" + Path(path).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
+def folder_name(root):
+    """How reports name a rules folder: "rules" for the installed one, else its absolute path."""
+    root = Path(root).resolve()
+    return "rules" if root == installed_rules_dir().resolve() else str(root)
+
+
 def build(root=None):
-    """Parse every rule file under root (default: the installed rules/)."""
+    """Parse every rule file under root (default: the rules in use, paths.rules_dir())."""
+    root = Path(root) if root else rules_dir()
     lib_files, trial_files = rule_files(root)
-    return _parse(lib_files, trial_files, ruleset_sha256(lib_files, trial_files))
+    return _parse(lib_files, trial_files, ruleset_sha256(lib_files, trial_files, root), folder_name(root))
 
 
-def _parse(lib_files, trial_files, sha256):
+def _parse(lib_files, trial_files, sha256, folder="rules"):
     lib = []
     for path in lib_files:
         text = path.read_text(encoding="utf-8")
@@ -291,7 +310,7 @@ def _parse(lib_files, trial_files, sha256):
     for path in trial_files:
         trial = load_trial(path)
         trials[trial.id] = trial
-    return Rulebook(trials=trials, lib=lib, sha256=sha256)
+    return Rulebook(trials=trials, lib=lib, sha256=sha256, folder=folder)
 
 
 def _negation_cycles(clauses):
@@ -324,30 +343,45 @@ def _parser_code_sha():
     return digest.hexdigest()[:12]
 
 
-def _cache_file(sha256):
+def _cache_file(sha256, folder="rules"):
     """Parsed rule sets are cached per content hash: parsing five trials costs ~0.8 s of a cold
-    `eligo check`. ELIGO_CACHE=off disables it; a cache that cannot be read or written is ignored."""
+    `eligo check`. A working copy's entry is keyed by its folder too, since its clauses cite its
+    own files. ELIGO_CACHE=off disables it; a cache that cannot be read or written is ignored."""
     from .. import __version__
 
     root = os.environ.get("ELIGO_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "eligo")
     tag = f"{__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{_parser_code_sha()}"
-    return Path(root) / f"rulebook-{tag}-{sha256}.pickle"
+    where = "" if folder == "rules" else "-" + hashlib.sha256(folder.encode()).hexdigest()[:16]
+    return Path(root) / f"rulebook-{tag}-{sha256}{where}.pickle"
 
 
-@lru_cache(maxsize=1)
+_BOOKS = {}
+
+
 def rulebook():
-    lib_files, trial_files = rule_files()
-    sha256 = ruleset_sha256(lib_files, trial_files)
+    """The parsed rules in use (paths.rules_dir(): the installed rules or a --rules working copy),
+    parsed once per folder and process (build() always reads the files afresh)."""
+    root = rules_dir()
+    book = _BOOKS.get(root)
+    if book is None:
+        lib_files, trial_files = rule_files(root)
+        book = _BOOKS[root] = _load(root, lib_files, trial_files)
+    return book
+
+
+def _load(root, lib_files, trial_files):
+    sha256 = ruleset_sha256(lib_files, trial_files, root)
+    folder = folder_name(root)
     if os.environ.get("ELIGO_CACHE") == "off":
-        return _parse(lib_files, trial_files, sha256)
-    path = _cache_file(sha256)
+        return _parse(lib_files, trial_files, sha256, folder)
+    path = _cache_file(sha256, folder)
     try:
         book = pickle.loads(path.read_bytes())  # noqa: S301 - our own cache, keyed by the rules' hash
-        if isinstance(book, Rulebook) and book.sha256 == sha256:
+        if isinstance(book, Rulebook) and book.sha256 == sha256 and book.folder == folder:
             return book
     except Exception:  # noqa: BLE001 - absent, stale or unreadable: rebuild
         pass
-    book = _parse(lib_files, trial_files, sha256)
+    book = _parse(lib_files, trial_files, sha256, folder)
     book.negation_cycles()   # cached with the rules
     book.criteria_catalogue()
     try:
@@ -355,6 +389,10 @@ def rulebook():
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_bytes(pickle.dumps(book, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(temporary, path)
+        if folder != "rules":   # a working copy changes often: keep only its latest entry
+            for older in path.parent.glob("rulebook-*" + path.name[path.name.rindex("-"):]):
+                if older != path:
+                    older.unlink(missing_ok=True)
     except OSError:
         pass
     return book

@@ -11,11 +11,11 @@ from ..errors import visible, visible_json
 
 EXPLANATION_SCHEMA_VERSION = 1
 DOCUMENT = "eligo-explanation"
-GRAPH_FIELDS = ("tool_version", "ruleset_sha256", "patient", "as_of", "input", "input_sha256", "criterion")
+GRAPH_FIELDS = ("tool_version", "ruleset_sha256", "rules", "patient", "as_of", "input", "input_sha256", "criterion")
 
 
 def roots(graph):
-    return [n for n, kind in graph.nodes(data="kind") if kind == "trial"]
+    return [n for n, kind in graph.nodes(data="kind") if kind in ("trial", "query")]
 
 
 def ordered_edges(graph):

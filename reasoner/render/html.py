@@ -111,6 +111,7 @@ def _header(report):
         (WORDS["input"], f"<code>{esc(report.input)}</code>"),
         (WORDS["input_sha256"], f"<code>{esc(report.input_sha256)}</code>"),
         (WORDS["ruleset_sha256"], f"<code>{esc(report.ruleset_sha256)}</code>"),
+        (WORDS["rules"], f"<code>{esc(report.rules)}</code>"),
         (WORDS["tool_version"], esc(report.tool_version)),
         (WORDS["trials"], "<br>".join(_trial_line(t) for t in _unique_trials(report))),
         (WORDS["command"], f'<code class="command" id="command">{esc(report.command(FORMAT))}</code>'),

@@ -70,6 +70,7 @@ def _header(report):
         (WORDS["input"], code(report.input)),
         (WORDS["input_sha256"], code(report.input_sha256)),
         (WORDS["ruleset_sha256"], code(report.ruleset_sha256)),
+        (WORDS["rules"], code(report.rules)),
         (WORDS["tool_version"], md(report.tool_version)),
     ]
     lines = [f"## {md(WORDS['header'])}", ""]

@@ -35,6 +35,7 @@ def report_document(report):
         "as_of": report.as_of,
         "tool_version": report.tool_version,
         "ruleset_sha256": report.ruleset_sha256,
+        "rules": report.rules,
         "input": report.input,
         "input_sha256": report.input_sha256,
         "command": report.command(FORMAT),

@@ -21,6 +21,7 @@ WORDS = {
     "as_of": "Evaluation date (--as-of)",
     "tool_version": "Eligo version",
     "ruleset_sha256": "Rule set SHA-256",
+    "rules": "Rules folder",
     "input": "Input record",
     "input_sha256": "Input record SHA-256",
     "trials": "Trials",
@@ -118,18 +119,21 @@ class Report:
     set_aside: tuple     # the record's SetAside entries (.path, .date, .why): dated after --as-of
     trials: tuple        # TrialSection, one per trial and stage
     graph: object        # the explanation graph (networkx DiGraph), embedded by the JSON report
+    rules: str = "rules"  # the rules folder: "rules" (installed) or a --rules working copy
 
     def command(self, fmt):
         """The command that writes this report in format fmt."""
-        return reproduce_command(self.input, self.trial_ids, self.as_of, fmt)
+        return reproduce_command(self.input, self.trial_ids, self.as_of, fmt, self.rules)
 
 
-def reproduce_command(filename, trial_ids, as_of, fmt):
+def reproduce_command(filename, trial_ids, as_of, fmt, rules="rules"):
     """The command line that writes the same bytes to stdout (run from the same directory)."""
     words = ["eligo", "report", filename]
     for tid in trial_ids:
         words += ["--trial", tid]
     words += ["--as-of", as_of, "--format", fmt]
+    if rules != "rules":
+        words += ["--rules", rules]
     return shlex.join(words)
 
 
@@ -141,7 +145,8 @@ def build_report(judgement, graph, warnings=()):
         patient=record.patient_id, patient_name=record.data["patient"].get("name"),
         as_of=record.as_of.isoformat(), tool_version=__version__, ruleset_sha256=judgement.book.sha256,
         input=record.filename, input_sha256=record.sha256, trial_ids=trial_ids,
-        warnings=tuple(warnings), set_aside=tuple(record.set_aside), trials=sections, graph=graph)
+        warnings=tuple(warnings), set_aside=tuple(record.set_aside), trials=sections, graph=graph,
+        rules=judgement.book.folder)
 
 
 def _trial_section(graph, tv):

@@ -45,6 +45,7 @@ def result_document(record, book, verdicts):
         "as_of": record.as_of.isoformat(),
         "tool_version": __version__,
         "ruleset_sha256": book.sha256,
+        "rules": book.folder,
         "input": record.filename,
         "input_sha256": record.sha256,
         "set_aside": set_aside_document(record.set_aside),

@@ -9,6 +9,7 @@ node already expanded in the same criterion is not expanded again.
 from ..errors import visible
 
 INDENT = "  "
+ROOT_KINDS = ("trial", "query")   # query: an `eligo query` goal, its answers below it
 MORE = "..."
 REPEAT = " (as above)"
 
@@ -23,7 +24,7 @@ def render_tree(graph, depth=None):
 
 
 def _roots(graph):
-    return [n for n, data in graph.nodes(data=True) if data.get("kind") == "trial"]
+    return [n for n, data in graph.nodes(data=True) if data.get("kind") in ROOT_KINDS]
 
 
 def _children(graph, node):
@@ -53,7 +54,7 @@ def _walk(graph, node, level, depth, lines, seen, expand, focused):
         lines.append(INDENT * (level + 1) + MORE)
         return
     for child, role in children:
-        if data.get("kind") == "trial":
-            seen = set()    # each criterion reads on its own
+        if data.get("kind") in ROOT_KINDS:
+            seen = set()    # each criterion (each answer) reads on its own
         expand_child = focused or role != "criterion"
         _walk(graph, child, level + 1, depth, lines, seen, expand_child, focused)

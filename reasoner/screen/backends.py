@@ -73,13 +73,13 @@ def _die_with(parent):
         threading.Thread(target=watch, name="eligo-parent-watch", daemon=True).start()
 
 
-def start_worker(engine_name, parent):
+def start_worker(engine_name, parent, rules=None):
     """Pool initializer. Ctrl-C reaches the whole process group: only the main process acts on it
     (and SIGTERM), so workers print no tracebacks; it stops them itself (stop_workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with(parent)
-    warm_up(engine_name)
+    warm_up(engine_name, rules)
 
 
 def stop_workers(pool):
@@ -91,16 +91,17 @@ def stop_workers(pool):
 
 
 @contextmanager
-def local(workers, as_of, trial_ids, engine_name, strict_dates=False):
+def local(workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None):
     """(submit, in_flight). One worker: this process. More: a pool of processes, each warmed up once."""
-    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name, strict_dates=strict_dates)
+    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name, strict_dates=strict_dates,
+                   rules=rules)
     if workers == 1:
-        warm_up(engine_name)
+        warm_up(engine_name, rules)
         yield (lambda batch: _Done(work(batch))), 1
         return
     context = multiprocessing.get_context(_start_method())
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker,
-                                                  initargs=(engine_name, os.getpid()))
+                                                  initargs=(engine_name, os.getpid(), rules))
     try:
         yield (lambda batch: pool.submit(work, batch)), 2 * workers
     except BaseException:
@@ -111,7 +112,7 @@ def local(workers, as_of, trial_ids, engine_name, strict_dates=False):
 
 
 @contextmanager
-def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False):
+def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None):
     """(submit, in_flight) on a Dask scheduler, or on a LocalCluster of `workers` processes without one."""
     try:
         from distributed import Client, LocalCluster
@@ -130,14 +131,16 @@ def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False):
         raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err})") from None
     try:
         threads = sum(client.nthreads().values()) or 1
-        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, engine_name, strict_dates, pure=False)), 2 * threads
+        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, engine_name, strict_dates, rules,
+                                                   pure=False)), 2 * threads
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
-def backend(name, workers, as_of, trial_ids, scheduler, engine_name, strict_dates=False):
+def backend(name, workers, as_of, trial_ids, scheduler, engine_name, strict_dates=False, rules=None):
+    """rules: a working copy of the rules (str path) every worker uses, or None for the installed rules."""
     if name == "dask":
-        return dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates)
-    return local(workers, as_of, trial_ids, engine_name, strict_dates)
+        return dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates, rules)
+    return local(workers, as_of, trial_ids, engine_name, strict_dates, rules)

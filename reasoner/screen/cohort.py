@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EligoError, InputError
+from ..paths import using_rules
 from ..pipeline import judge, load_input, record_from_data
 from ..record.read import MAX_BYTES, link_problem, parse_json_line
 from ..render.result import set_aside_document
@@ -195,19 +196,22 @@ def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_d
     return Result(item.index, item.source, JUDGED, record.patient_id, rows, warnings=warnings)
 
 
-def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False):
-    """The worker function (local pool and Dask): a list of Items -> a list of Results, same order."""
-    return [judge_item(item, as_of, trial_ids, engine_name, strict_dates) for item in batch]
+def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False, rules=None):
+    """The worker function (local pool and Dask): a list of Items -> a list of Results, same order.
+    rules: a working copy of the rules (--rules DIR) to judge with, else the rules in use."""
+    with using_rules(rules):
+        return [judge_item(item, as_of, trial_ids, engine_name, strict_dates) for item in batch]
 
 
-def warm_up(engine_name=DEFAULT_ENGINE):
+def warm_up(engine_name=DEFAULT_ENGINE, rules=None):
     """Pool initializer: load the rules once per worker process, before the first batch."""
     from ..logic.engine import engine
 
-    if engine_name == "fast":
-        evaluator(engine_name)
-    else:
-        engine()
+    with using_rules(rules):
+        if engine_name == "fast":
+            evaluator(engine_name)
+        else:
+            engine()
 
 
 def batches(items, size):

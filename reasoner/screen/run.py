@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .. import __version__
 from ..errors import EligoError, InputError, visible
 from ..logic.rulebook import rulebook
+from ..paths import using_rules
 from ..render.files import check_outputs, is_special, output_locks, publish, write_atomic
 from .backends import backend, ordered
 from .cohort import DEFAULT_ENGINE, FAILED, INVALID, JUDGED, STDIN, batches, open_items
@@ -89,6 +90,7 @@ class Settings:
     engine: str = DEFAULT_ENGINE
     funnel: str = None         # None: no funnel CSV file
     strict_dates: bool = False
+    rules: str = None          # a working copy of the rules (--rules DIR); None: the rules in use
 
     def params(self, book):
         """What must not change between an interrupted run and its --resume."""
@@ -239,7 +241,8 @@ def run(settings, stdin=None, stdout=None, stderr=None, progress=None):
     """Screen the cohort; returns the Summary. Raises InputError for bad options or input, OutputError
     for an output that would overwrite an input or that another run is writing, Interrupted on
     SIGINT/SIGTERM (the checkpoint is kept: --resume finishes the run)."""
-    book = rulebook()
+    with using_rules(settings.rules):
+        book = rulebook()
     for tid in settings.trial_ids or []:
         book.trial(tid)
     _check_paths(settings)
@@ -275,7 +278,7 @@ def _run(settings, book, stdin, stdout, stderr, progress):
                 errors.write(header(efmt, ERROR_COLUMNS))
             _commit(settings, checkpoint, out, errors, book, done, digest, counts, funnel)
         with backend(settings.backend, settings.workers, settings.as_of, settings.trial_ids, settings.scheduler,
-                     settings.engine, settings.strict_dates) as (submit, in_flight):
+                     settings.engine, settings.strict_dates, settings.rules) as (submit, in_flight):
             pairs = _keyed_batches(items, settings.batch_size, digest)
             for (batch_digest, results) in ordered(lambda pair: _Keyed(pair[0], submit(pair[1])), pairs, in_flight):
                 rows = [row for result in results for row in result.rows]

@@ -67,7 +67,7 @@ _PATTERNS = {}   # (rule-set hash, trial, criterion) -> base patterns its rules 
 
 
 def _patterns(book, criterion):
-    key = (book.sha256, criterion.trial, criterion.id)
+    key = (book.key, criterion.trial, criterion.id)
     if key not in _PATTERNS:
         _PATTERNS[key] = frozenset(dependencies(book, criterion.clauses))
     return _PATTERNS[key]
@@ -76,7 +76,7 @@ def _patterns(book, criterion):
 def _patterns_by_pred(book, criterion):
     """The patterns grouped by predicate: a gap is only compared with its own predicate's patterns
     (comparing every gap with every pattern cost ~5 ms per patient over five trials)."""
-    key = (book.sha256, criterion.trial, criterion.id, "by_pred")
+    key = (book.key, criterion.trial, criterion.id, "by_pred")
     if key not in _PATTERNS:
         by_pred = {}
         for pred, pat in _patterns(book, criterion):

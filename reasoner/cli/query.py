@@ -1,0 +1,53 @@
+"""`eligo query`: ask the rules any question about one patient (reasoner/authoring/query.py)."""
+
+import click
+
+from .options import RULES
+
+
+def _as_of(ctx, param, value):
+    from .main import parse_as_of
+
+    return parse_as_of(ctx, param, value)
+
+
+NO_ANSWER_DEPTH = 2   # without --why-not, a refutation shows its summary and each rule, not every attempt
+
+
+@click.command("query")
+@click.argument("record", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("goal")
+@click.option("--trial", metavar="ID",
+              help="Resolve a helper of this trial written without its prefix (small(P, L) -> taormina_small(P, L)).")
+@click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
+              help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
+@click.option("--format", "fmt", type=click.Choice(["tree", "json"]), default="tree", show_default=True,
+              help="tree: each answer and its proof to read; json: the answers and the explanation graph.")
+@click.option("--full", is_flag=True, help="The full proof of every answer (default: as `eligo explain` shows it).")
+@click.option("--why-not", "why_not", is_flag=True,
+              help="When the goal has no answer: for each rule that could derive it, every candidate's first "
+                   "failing condition and why (default: the summary and the rules).")
+@RULES
+def query_command(record, goal, trial, as_of, fmt, full, why_not):
+    """Ask the rules GOAL about RECORD: every answer with its proof, or why there is none.
+
+    GOAL is one literal over any predicate of the rules: a base fact, a rules/lib predicate or a
+    trial helper, with variables (capitalised) and values, e.g. "metastatic_lines(P, N)",
+    "line_number(P, R, N)", "lab_below_uln_times(P, 'bilirubin', 30)". The patient is written P
+    or _; each other _ is a variable of its own. An aggregate function is asked with its value
+    last: "lesion_count(P, N)". Exit 2 for an unknown predicate or a wrong number of arguments.
+    """
+    from ..authoring.query import document, query, subgraph
+    from ..pipeline import load_input
+    from ..render.result import dumps
+    from ..render.tree import render_tree
+
+    result = query(load_input(record, as_of), goal, trial)
+    if fmt == "json":
+        click.echo(dumps(document(result)), nl=False)
+        return
+    depth = None if (why_not or full or result.answers) else NO_ANSWER_DEPTH
+    text = render_tree(subgraph(result), depth)
+    click.echo(text, nl=False)
+    if depth is not None:
+        click.echo("(--why-not shows every candidate each rule tried and the condition it failed)")
