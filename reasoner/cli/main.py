@@ -160,7 +160,7 @@ COMMANDS = (
     (".report", "report_command"),
     (".schema", "schema_command"),
     (".query", "query_command"),
-#D    (".diff", "diff_command"),
+    (".diff", "diff_command"),
 )
 
 

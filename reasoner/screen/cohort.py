@@ -173,16 +173,20 @@ def evaluator(engine_name):
     return None
 
 
+def load_item(item, as_of, warn, strict_dates=False):
+    """One item -> validated Record (EligoError naming the item if it is not one); warnings to warn."""
+    if item.problem:
+        raise InputError(f"{item.source}: {item.problem}")
+    if item.path is not None:
+        return load_input(item.path, as_of, warn=warn, strict_dates=strict_dates)
+    return record_from_data(parse_line(item.line, item.source), item.source, as_of, strict_dates)
+
+
 def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False):
     """Validate and judge one item. Never raises for the record's sake: the run goes on."""
     warnings = []
     try:
-        if item.problem:
-            raise InputError(f"{item.source}: {item.problem}")
-        if item.path is not None:
-            record = load_input(item.path, as_of, warn=warnings.append, strict_dates=strict_dates)
-        else:
-            record = record_from_data(parse_line(item.line, item.source), item.source, as_of, strict_dates)
+        record = load_item(item, as_of, warnings.append, strict_dates)
     except EligoError as err:
         return Result(item.index, item.source, INVALID, reason=reason_of(err, item.source), warnings=warnings)
     except Exception as err:  # noqa: BLE001 - a validator crash on odd input is reported, not fatal
