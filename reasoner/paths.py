@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 _RULES = contextvars.ContextVar("eligo_rules", default=None)
+_CHECKED = {}   # rules folder as given -> resolved, once checked
 
 
 def data_root() -> Path:
@@ -70,10 +71,13 @@ def set_rules(path):
     token that restores the previous value. Refuses (InputError) a path that is not a rules folder."""
     from .errors import InputError
 
-    problem = rules_folder_problem(path)
-    if problem:
-        raise InputError(f"--rules {path}: {problem}")
-    return _RULES.set(Path(path).resolve())
+    key = str(path)
+    if key not in _CHECKED:    # checked once per process: a cohort run sets it per batch or patient
+        problem = rules_folder_problem(path)
+        if problem:
+            raise InputError(f"--rules {path}: {problem}")
+        _CHECKED[key] = Path(path).resolve()
+    return _RULES.set(_CHECKED[key])
 
 
 def restore_rules(token):

@@ -8,7 +8,9 @@ with the criteria whose outcome changed; the others are counted. Criteria added,
 re-numbered (the same protocol text and rules under another id) are reported as such.
 """
 
+import concurrent.futures
 import io
+import multiprocessing
 import shutil
 import subprocess
 import tarfile
@@ -16,6 +18,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ..errors import EligoError, InputError
@@ -23,7 +26,9 @@ from ..logic.fastlog import fast_engine
 from ..logic.rulebook import rulebook
 from ..paths import rules_folder_problem, using_rules
 from ..pipeline import judge
-from ..screen.cohort import FAILED, INVALID, load_item, open_items, reason_of
+from ..screen.backends import _Done, ordered
+from ..screen.backends import _start_method as start_method
+from ..screen.cohort import FAILED, INVALID, batches, load_item, open_items, reason_of
 
 ABSENT = "-"        # the outcome of a criterion the rule set does not have
 
@@ -43,6 +48,7 @@ class CriterionChange:
     kind: str           # added, removed, renumbered, changed (same id, other text or rules)
     old: str            # criterion id in OLD (None if added)
     new: str            # criterion id in NEW (None if removed)
+    detail: str = ""    # for changed: which of kind, stage, text, rules differ
 
 
 @dataclass
@@ -183,24 +189,73 @@ def criterion_changes(old_book, new_book, trial_ids):
                 removed.remove(cid)
                 added.remove(same[0])
         for cid in removed:
-            kind = "changed" if cid in new else "removed"
-            changes.append(CriterionChange(tid, kind, cid, cid if kind == "changed" else None))
+            if cid in new:
+                parts = [name for name, a, b in zip(("kind", "stage", "text", "rules"), _signature(old[cid]),
+                                                     _signature(new[cid])) if a != b]
+                changes.append(CriterionChange(tid, "changed", cid, cid, ", ".join(parts)))
+            else:
+                changes.append(CriterionChange(tid, "removed", cid, None))
         changes += [CriterionChange(tid, "added", None, cid) for cid in added if cid not in old]
     return changes, mapping
 
 
 # -- judging --------------------------------------------------------------------------------------
-def _verdicts(side, record, trial_ids):
-    """{(trial, stage): (verdict, {criterion id: outcome})} with one rule set (its trials only)."""
-    with using_rules(side.folder):
-        ids = [t for t in trial_ids if t in side.book.trials]
+def _verdicts(folder, record, trial_ids):
+    """{(trial, stage): (verdict, {criterion id: outcome})} with the rules of folder (its trials only)."""
+    with using_rules(folder):
+        book = rulebook()
+        ids = [t for t in trial_ids if t in book.trials]
         if not ids:
             return {}
-        judgement = judge(record, ids, fast_engine())
+        judgement = judge(record, ids, fast_engine(), with_missing=False)
     return {(tv.trial.id, tv.stage): (tv.verdict, {c.id: c.outcome for c in tv.criteria}) for tv in judgement.verdicts}
 
 
-def run(old, new, cohort, trial_ids=None, as_of=None, stdin=None, cwd=None):
+def judge_pairs(batch, old, new, trial_ids, as_of):
+    """The worker function: each item validated once (with NEW's rules) and judged with both rule
+    folders -> (source, patient, before, after) or a Rejected. Never raises for a record's sake."""
+    out = []
+    for item in batch:
+        try:
+            with using_rules(new):
+                record = load_item(item, as_of, lambda _line: None)
+        except EligoError as err:
+            out.append(Rejected(item.source, INVALID, reason_of(err, item.source)))
+            continue
+        except Exception as err:  # noqa: BLE001 - a validator crash on odd input is reported, not fatal
+            out.append(Rejected(item.source, FAILED, f"validation crashed: {type(err).__name__}: {err}"))
+            continue
+        try:
+            out.append((item.source, record.patient_id, _verdicts(old, record, trial_ids), _verdicts(new, record, trial_ids)))
+        except Exception as err:  # noqa: BLE001 - a rule conflict or crash: reported for this record
+            out.append(Rejected(item.source, FAILED, f"{type(err).__name__}: {err}"))
+    return out
+
+
+def _warm(old, new):
+    """Pool initializer: both rule sets parsed and compiled once per worker process."""
+    for folder in (old, new):
+        with using_rules(folder):
+            fast_engine()
+
+
+@contextmanager
+def _pool(workers, old, new, trial_ids, as_of):
+    """(submit, in_flight) as the screening backends give: this process, or a pool of processes."""
+    work = partial(judge_pairs, old=old, new=new, trial_ids=trial_ids, as_of=as_of)
+    if workers == 1:
+        yield (lambda batch: _Done(work(batch))), 1
+        return
+    context = multiprocessing.get_context(start_method())
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm,
+                                                  initargs=(old, new))
+    try:
+        yield (lambda batch: pool.submit(work, batch)), 2 * workers
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run(old, new, cohort, trial_ids=None, as_of=None, stdin=None, cwd=None, workers=1, batch_size=50):
     """Judge every record of cohort with OLD and NEW rules; returns the Diff."""
     started = time.monotonic()
     with rule_sets(old, new, cwd) as (old_side, new_side):
@@ -217,22 +272,14 @@ def run(old, new, cohort, trial_ids=None, as_of=None, stdin=None, cwd=None):
                     for stage in side.book.trials[trial].stages:
                         result.groups.setdefault((trial, stage), Group(trial, stage))
         _total, items = open_items(cohort, stdin)
-        for item in items:
-            result.read += 1
-            warnings = []
-            try:
-                with using_rules(new_side.folder):
-                    record = load_item(item, as_of, warnings.append)
-            except EligoError as err:
-                result.rejected.append(Rejected(item.source, INVALID, reason_of(err, item.source)))
-                continue
-            try:
-                before = _verdicts(old_side, record, trials)
-                after = _verdicts(new_side, record, trials)
-            except Exception as err:  # noqa: BLE001 - a rule conflict or crash: reported for this record
-                result.rejected.append(Rejected(item.source, FAILED, f"{type(err).__name__}: {err}"))
-                continue
-            _compare(result, item.source, record.patient_id, before, after, mapping)
+        with _pool(workers, old_side.folder, new_side.folder, trials, as_of) as (submit, in_flight):
+            for outcomes in ordered(submit, batches(items, batch_size), in_flight):
+                for outcome in outcomes:
+                    result.read += 1
+                    if isinstance(outcome, Rejected):
+                        result.rejected.append(outcome)
+                    else:
+                        _compare(result, *outcome, mapping)
         result.seconds = time.monotonic() - started
     return result
 
@@ -283,7 +330,8 @@ def document(diff, as_of):
         "old": side_document(diff.old),
         "new": side_document(diff.new),
         "trials": diff.trials,
-        "criteria": [{"trial": c.trial, "change": c.kind, "old": c.old, "new": c.new} for c in diff.criteria],
+        "criteria": [{"trial": c.trial, "change": c.kind, "old": c.old, "new": c.new, "detail": c.detail}
+                     for c in diff.criteria],
         "groups": [{
             "trial": g.trial, "stage": g.stage, "changed": len(g.changed), "unchanged": g.unchanged,
             "unchanged_with_criterion_changes": g.unchanged_with_criteria, "transitions": g.transitions,
@@ -307,7 +355,7 @@ def render_text(diff, as_of):
         lines.append("Criteria:")
         for c in diff.criteria:
             text = {"added": f"{c.new} added", "removed": f"{c.old} removed", "renumbered": f"{c.old} renumbered as {c.new}",
-                    "changed": f"{c.old} changed (text or rules)"}[c.kind]
+                    "changed": f"{c.old} changed ({c.detail})"}[c.kind]
             lines.append(f"  {c.trial} {text}")
         lines.append("")
     else:

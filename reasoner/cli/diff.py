@@ -26,7 +26,9 @@ def _as_of(ctx, param, value):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="text: per trial and stage the changed patients, then counts; json: all of it; "
                    "csv: one row per changed patient, trial and stage (counts on stderr).")
-def diff_command(old, new, cohort, trials, as_of, fmt):
+@click.option("--workers", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Worker processes. Default: the CPUs available.")
+def diff_command(old, new, cohort, trials, as_of, fmt, workers):
     """Judge COHORT with the OLD and the NEW rules and list the patients whose verdict changes.
 
     OLD and NEW are rules folders (laid out as rules/) or, inside a git checkout, revisions whose
@@ -37,8 +39,9 @@ def diff_command(old, new, cohort, trials, as_of, fmt):
     from ..authoring.diff import document, render_csv, render_text, run, summary_line
     from ..render.result import dumps
     from ..screen.cohort import FAILED, INVALID
+    from .screen import _default_workers
 
-    result = run(old, new, cohort, list(trials) or None, as_of)
+    result = run(old, new, cohort, list(trials) or None, as_of, workers=workers or _default_workers())
     if fmt == "json":
         click.echo(dumps(document(result, as_of)), nl=False)
     elif fmt == "csv":
