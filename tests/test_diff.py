@@ -203,3 +203,16 @@ def test_two_workers_give_the_same_answer(tmp_path):
                                        AS_OF.isoformat(), "--format", "json", "--workers", "2"])
     two = json.loads(result.output)
     assert one["groups"] == two["groups"] and one["counts"] == two["counts"]
+
+
+def test_records_with_entries_after_as_of_are_named(tmp_path):
+    cohort = tmp_path / "cohort"
+    cohort.mkdir()
+    shutil.copy(PATIENTS / "eligible-taormina.yaml", cohort / "a.yaml")     # labs dated 2026-11-16
+    args = ["diff", str(ROOT / "rules"), str(ROOT / "rules"), str(cohort), "--trial", "taormina", "--workers", "1",
+            "--as-of", "2026-11-10"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0
+    assert f"1 record judged without entries dated after --as-of (set aside; --strict-dates refuses them): {cohort / 'a.yaml'}" in result.stdout
+    strict = CliRunner().invoke(main, args + ["--strict-dates"])
+    assert strict.exit_code == 2 and "1 invalid" in strict.stdout

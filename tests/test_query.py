@@ -215,3 +215,16 @@ def test_values_in_a_goal_are_text_constants(value, tmp_path, monkeypatch):
     assert result.answers == [] and result.why_not is not None
     assert result.goal.args[1].value == value
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_entries_after_as_of_are_set_aside_and_said_or_refused_with_strict_dates():
+    """EX-001's labs are dated 2026-11-16: as of 2026-11-10 they were not yet known."""
+    result = CliRunner().invoke(main, ["query", EX001, "lab(P, I, 'bilirubin', V, D)", "--as-of", "2026-11-10"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].endswith(": no answer")
+    assert "set aside (dated after --as-of 2026-11-10): labs[0] 2026-11-16" in result.stderr
+    strict = CliRunner().invoke(main, ["query", EX001, "lab(P, I, 'bilirubin', V, D)", "--as-of", "2026-11-10",
+                                       "--strict-dates"])
+    assert strict.exit_code == 2
+    known = CliRunner().invoke(main, ["query", EX001, "lab(P, I, 'bilirubin', V, D)", "--as-of", "2026-11-16"])
+    assert known.exit_code == 0 and "1 answer" in known.stdout and "labs[0]" not in known.stderr

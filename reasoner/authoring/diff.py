@@ -76,6 +76,13 @@ class Group:
 
 
 @dataclass
+class SetAside:
+    """A record some of whose entries are dated after --as-of: judged without them (both rule sets)."""
+    source: str
+    entries: int
+
+
+@dataclass
 class Rejected:
     source: str
     status: str         # invalid or failed
@@ -90,6 +97,7 @@ class Diff:
     criteria: list      # CriterionChange
     groups: dict        # (trial, stage) -> Group, in trial order
     rejected: list
+    set_aside: list = field(default_factory=list)   # SetAside
     read: int = 0
     seconds: float = 0.0
 
@@ -211,14 +219,14 @@ def _verdicts(folder, record, trial_ids):
     return {(tv.trial.id, tv.stage): (tv.verdict, {c.id: c.outcome for c in tv.criteria}) for tv in judgement.verdicts}
 
 
-def judge_pairs(batch, old, new, trial_ids, as_of):
+def judge_pairs(batch, old, new, trial_ids, as_of, strict_dates=False):
     """The worker function: each item validated once (with NEW's rules) and judged with both rule
     folders -> (source, patient, before, after) or a Rejected. Never raises for a record's sake."""
     out = []
     for item in batch:
         try:
             with using_rules(new):
-                record = load_item(item, as_of, lambda _line: None)
+                record = load_item(item, as_of, lambda _line: None, strict_dates)
         except EligoError as err:
             out.append(Rejected(item.source, INVALID, reason_of(err, item.source)))
             continue
@@ -226,6 +234,8 @@ def judge_pairs(batch, old, new, trial_ids, as_of):
             out.append(Rejected(item.source, FAILED, f"validation crashed: {type(err).__name__}: {err}"))
             continue
         try:
+            if record.set_aside:
+                out.append(SetAside(item.source, len(record.set_aside)))
             out.append((item.source, record.patient_id, _verdicts(old, record, trial_ids), _verdicts(new, record, trial_ids)))
         except Exception as err:  # noqa: BLE001 - a rule conflict or crash: reported for this record
             out.append(Rejected(item.source, FAILED, f"{type(err).__name__}: {err}"))
@@ -240,9 +250,9 @@ def _warm(old, new):
 
 
 @contextmanager
-def _pool(workers, old, new, trial_ids, as_of):
+def _pool(workers, old, new, trial_ids, as_of, strict_dates=False):
     """(submit, in_flight) as the screening backends give: this process, or a pool of processes."""
-    work = partial(judge_pairs, old=old, new=new, trial_ids=trial_ids, as_of=as_of)
+    work = partial(judge_pairs, old=old, new=new, trial_ids=trial_ids, as_of=as_of, strict_dates=strict_dates)
     if workers == 1:
         yield (lambda batch: _Done(work(batch))), 1
         return
@@ -255,7 +265,7 @@ def _pool(workers, old, new, trial_ids, as_of):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run(old, new, cohort, trial_ids=None, as_of=None, stdin=None, cwd=None, workers=1, batch_size=50):
+def run(old, new, cohort, trial_ids=None, as_of=None, stdin=None, cwd=None, workers=1, batch_size=50, strict_dates=False):
     """Judge every record of cohort with OLD and NEW rules; returns the Diff."""
     started = time.monotonic()
     with rule_sets(old, new, cwd) as (old_side, new_side):
@@ -272,9 +282,12 @@ def run(old, new, cohort, trial_ids=None, as_of=None, stdin=None, cwd=None, work
                     for stage in side.book.trials[trial].stages:
                         result.groups.setdefault((trial, stage), Group(trial, stage))
         _total, items = open_items(cohort, stdin)
-        with _pool(workers, old_side.folder, new_side.folder, trials, as_of) as (submit, in_flight):
+        with _pool(workers, old_side.folder, new_side.folder, trials, as_of, strict_dates) as (submit, in_flight):
             for outcomes in ordered(submit, batches(items, batch_size), in_flight):
                 for outcome in outcomes:
+                    if isinstance(outcome, SetAside):
+                        result.set_aside.append(outcome)
+                        continue
                     result.read += 1
                     if isinstance(outcome, Rejected):
                         result.rejected.append(outcome)
@@ -343,6 +356,7 @@ def document(diff, as_of):
                    "invalid": sum(r.status == INVALID for r in diff.rejected),
                    "failed": sum(r.status == FAILED for r in diff.rejected)},
         "rejected": [{"source": r.source, "status": r.status, "reason": r.reason} for r in diff.rejected],
+        "set_aside": [{"source": s.source, "entries": s.entries} for s in diff.set_aside],
     }
 
 
@@ -376,6 +390,10 @@ def render_text(diff, as_of):
                  f"{counts['failed']} failed in evaluation; {diff.seconds:.1f} s")
     for r in diff.rejected:
         lines.append(f"  {r.status} {r.source}: {r.reason}")
+    if diff.set_aside:
+        lines.append(f"{len(diff.set_aside)} record{'s' if len(diff.set_aside) != 1 else ''} judged without entries "
+                     f"dated after --as-of (set aside; --strict-dates refuses them): "
+                     + ", ".join(s.source for s in diff.set_aside))
     return "\n".join(lines) + "\n"
 
 

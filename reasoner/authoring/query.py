@@ -272,6 +272,7 @@ def _plain(value):
 def document(result):
     """The JSON document of a query (docs/authoring.md): the goal, its answers, the graph."""
     from ..render.graph_export import to_document
+    from ..render.result import set_aside_document
 
     return {
         "schema_version": QUERY_SCHEMA_VERSION,
@@ -283,6 +284,7 @@ def document(result):
         "as_of": result.record.as_of.isoformat(),
         "input": result.record.filename,
         "input_sha256": result.record.sha256,
+        "set_aside": set_aside_document(result.record.set_aside),
         "rules": result.book.folder,
         "ruleset_sha256": result.book.sha256,
         "tool_version": __version__,

@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from .options import STRICT_DATES
+
 
 def _as_of(ctx, param, value):
     from .main import parse_as_of
@@ -22,13 +24,14 @@ def _as_of(ctx, param, value):
 @click.option("--trial", "trials", multiple=True, metavar="ID",
               help="Trial id (repeatable). Default: every trial of either rule set.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
-              help="Evaluation date for every record. Default: today.")
+              help="Evaluation date for every record: what was known that day. Default: today.")
+@STRICT_DATES
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="text: per trial and stage the changed patients, then counts; json: all of it; "
                    "csv: one row per changed patient, trial and stage (counts on stderr).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, metavar="N",
               help="Worker processes. Default: the CPUs available.")
-def diff_command(old, new, cohort, trials, as_of, fmt, workers):
+def diff_command(old, new, cohort, trials, as_of, strict_dates, fmt, workers):
     """Judge COHORT with the OLD and the NEW rules and list the patients whose verdict changes.
 
     OLD and NEW are rules folders (laid out as rules/) or, inside a git checkout, revisions whose
@@ -41,7 +44,8 @@ def diff_command(old, new, cohort, trials, as_of, fmt, workers):
     from ..screen.cohort import FAILED, INVALID
     from .screen import _default_workers
 
-    result = run(old, new, cohort, list(trials) or None, as_of, workers=workers or _default_workers())
+    result = run(old, new, cohort, list(trials) or None, as_of, workers=workers or _default_workers(),
+                 strict_dates=strict_dates)
     if fmt == "json":
         click.echo(dumps(document(result, as_of)), nl=False)
     elif fmt == "csv":

@@ -2,7 +2,7 @@
 
 import click
 
-from .options import RULES
+from .options import RULES, STRICT_DATES
 
 
 def _as_of(ctx, param, value):
@@ -20,7 +20,9 @@ NO_ANSWER_DEPTH = 2   # without --why-not, a refutation shows its summary and ea
 @click.option("--trial", metavar="ID",
               help="Resolve a helper of this trial written without its prefix (small(P, L) -> taormina_small(P, L)).")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
-              help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
+              help="Evaluation date: what was known that day (observations dated later are set aside). "
+                   "Default: today.")
+@STRICT_DATES
 @click.option("--format", "fmt", type=click.Choice(["tree", "json"]), default="tree", show_default=True,
               help="tree: each answer and its proof to read; json: the answers and the explanation graph.")
 @click.option("--full", is_flag=True, help="The full proof of every answer (default: as `eligo explain` shows it).")
@@ -28,7 +30,7 @@ NO_ANSWER_DEPTH = 2   # without --why-not, a refutation shows its summary and ea
               help="When the goal has no answer: for each rule that could derive it, every candidate's first "
                    "failing condition and why (default: the summary and the rules).")
 @RULES
-def query_command(record, goal, trial, as_of, fmt, full, why_not):
+def query_command(record, goal, trial, as_of, strict_dates, fmt, full, why_not):
     """Ask the rules GOAL about RECORD: every answer with its proof, or why there is none.
 
     GOAL is one literal over any predicate of the rules: a base fact, a rules/lib predicate or a
@@ -42,7 +44,10 @@ def query_command(record, goal, trial, as_of, fmt, full, why_not):
     from ..render.result import dumps
     from ..render.tree import render_tree
 
-    result = query(load_input(record, as_of), goal, trial)
+    loaded = load_input(record, as_of, strict_dates=strict_dates)
+    for entry in loaded.set_aside:   # as `eligo explain`: the rules never saw them
+        click.echo(f"set aside (dated after --as-of {as_of.isoformat()}): {entry.path} {entry.date.isoformat()}", err=True)
+    result = query(loaded, goal, trial)
     if fmt == "json":
         click.echo(dumps(document(result)), nl=False)
         return
