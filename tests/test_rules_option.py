@@ -132,6 +132,21 @@ def test_lint_and_screen_use_the_copy(tmp_path):
     assert [(r["verdict"], r["failing"]) for r in rows] == [("ineligible", ["I2"])]
 
 
+def test_screen_workers_in_a_pool_use_the_copy(tmp_path):
+    """Pool processes do not share the command's context: --rules reaches them as an argument."""
+    root = copy_rules(tmp_path, 60)
+    cohort = tmp_path / "cohort"
+    cohort.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(ROOT / EX001, cohort / f"{name}.yaml")
+    out_file = tmp_path / "rows.jsonl"
+    code, _ = invoke("screen", str(cohort), "--trial", "taormina", "--as-of", AS_OF.isoformat(), "--workers", "2",
+                     "--batch-size", "1", "--out", str(out_file), "--rules", str(root))
+    assert code == 0
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert [(r["verdict"], r["failing"]) for r in rows] == [("ineligible", ["I2"])] * 3
+
+
 @pytest.mark.parametrize("make, expected", [
     (lambda p: p / "nosuch", "no such folder"),
     (lambda p: p, "expected lib/*.dl and trials/*.yaml"),
