@@ -213,6 +213,7 @@ def test_records_with_entries_after_as_of_are_named(tmp_path):
             "--as-of", "2026-11-10"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0
-    assert f"1 record judged without entries dated after --as-of (set aside; --strict-dates refuses them): {cohort / 'a.yaml'}" in result.stdout
+    said = "1 record judged without entries dated after --as-of (set aside; --strict-dates refuses them)"
+    assert f"{said}: {cohort / 'a.yaml'}" in result.stdout
     strict = CliRunner().invoke(main, args + ["--strict-dates"])
     assert strict.exit_code == 2 and "1 invalid" in strict.stdout
