@@ -3,8 +3,8 @@
 by reasoner/logic/conformance.py and evaluated by fastlog. Every case passes except the ones listed
 in OUTSIDE, whose reason is Eligo's documented reading; a change either way fails this test.
 
-The two cases over 1 MB of YAML (Soufflé hmmer and lubm, 3 and 17 MB) load slowly: they run with
-ELIGO_CONFORMANCE_LARGE=1 (they pass; figures in docs/screening.md)."""
+The two cases over 1 MB of YAML (Soufflé hmmer and lubm, 3 and 17 MB) are slow: they run only with
+ELIGO_CONFORMANCE_LARGE=1 (not yet seen to finish: a run on a loaded machine stopped after 15 min)."""
 
 import os
 
