@@ -8,8 +8,11 @@ import json
 import shutil
 
 import pytest
+import record_strategies  # noqa: F401 - registers and loads the hypothesis profile (ci / thorough)
 from click.testing import CliRunner
 from conftest import AS_OF, ROOT
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reasoner.cli.main import main
 from reasoner.errors import visible, visible_json
@@ -189,3 +192,30 @@ def test_screen_csv_outputs_are_neutralised_through_the_cli(tmp_path, monkeypatc
         assert read_csv(text)[0]["source"] == source             # what Eligo's reader gives back
     funnel = list(csv.DictReader((tmp_path / "funnel.csv").open()))
     assert funnel[0]["entering"] == "1" and funnel[0]["trial"] == "taormina"   # numbers stay numbers
+
+
+# -- properties (the profile of tests/record_strategies.py: 60 examples in CI, 1000 when thorough) -----
+
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
+
+
+@given(ANY_TEXT)
+def test_any_text_is_shown_on_one_printable_line(text):
+    shown = visible(text)
+    assert shown.isprintable()
+    assert shown == text or not text.isprintable()          # printable text is never changed
+
+
+@given(ANY_TEXT)
+def test_any_text_survives_json_output_exactly(text):
+    out = visible_json(json.dumps({"v": text}, ensure_ascii=False))
+    assert out.isprintable() and json.loads(out) == {"v": text}
+
+
+@given(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20), min_size=1, max_size=4))
+def test_any_csv_row_reads_back_exactly_and_never_starts_a_formula(values):
+    columns = tuple(f"c{i}" for i in range(len(values)))
+    text = csv_text([dict(zip(columns, values))], columns)
+    assert read_csv(text) == [dict(zip(columns, values))]
+    for cell in list(csv.reader(io.StringIO(text, newline="")))[1]:
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
