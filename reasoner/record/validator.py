@@ -9,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ..errors import FieldProblem
+from ..errors import FieldProblem, visible
 
 
 class SourceInt(int):
@@ -44,9 +44,7 @@ def as_text(value):
 
 def _printable(text):
     """Control characters and lone surrogates shown escaped: a message stays one line and cannot drive a terminal."""
-    if text.isprintable():   # the common case, checked in C: every key of a valid record passes here
-        return text
-    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+    return visible(text)   # errors.visible: checks the common printable case in C first
 
 
 def describe(value):
