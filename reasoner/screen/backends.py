@@ -112,6 +112,20 @@ def local(workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None
 
 
 @contextmanager
+def _workers_ignore_ctrl_c():
+    """Processes started in this block inherit SIGINT ignored (Python then installs no KeyboardInterrupt
+    handler in them): a terminal's Ctrl-C reaches the whole group, and only the main process acts on it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None):
     """(submit, in_flight) on a Dask scheduler, or on a LocalCluster of `workers` processes without one."""
     try:
@@ -123,7 +137,8 @@ def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False, 
         if scheduler:
             client = Client(scheduler, timeout="10s")
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            with _workers_ignore_ctrl_c():
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
     except (OSError, TimeoutError) as err:
         if cluster is not None:
