@@ -92,12 +92,12 @@ def test_a_signal_stops_the_run_cleanly_and_resumably(tmp_path, cohort, signals,
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert time.monotonic() - sent < 5       # measured: 0.2-0.5 s
+    assert time.monotonic() - sent < 10      # measured: 0.2-0.5 s idle; slack for a loaded CI machine
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert f"eligo: interrupted by {signal.Signals(signals[0]).name}" in stderr
     assert "--resume" in stderr
-    assert wait_for(lambda: group_members(proc.pid) == [], 5), "worker processes outlived the run"
+    assert wait_for(lambda: group_members(proc.pid) == [], 10), "worker processes outlived the run"
     assert (tmp_path / "rows.jsonl.checkpoint").exists()
     assert out.read_text() == "an older complete output\n"      # the old output is untouched until the end
     assert not (tmp_path / "rows.jsonl.lock").exists()
@@ -113,7 +113,7 @@ def test_workers_die_with_a_sigkilled_main_process(tmp_path, cohort):
     os.kill(proc.pid, signal.SIGKILL)                 # the main process only, as the OOM killer would
     proc.wait(timeout=10)
     try:
-        assert wait_for(lambda: group_members(proc.pid) == [], 5), "workers outlived their SIGKILLed parent"
+        assert wait_for(lambda: group_members(proc.pid) == [], 10), "workers outlived their SIGKILLed parent"
     finally:
         for pid in group_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
