@@ -74,6 +74,7 @@ class Builder:
         for fact in reference_facts():
             file, _, key = fact.path.partition(": ")
             self.sources.setdefault((fact.pred, fact.args), []).append((file, key))
+        self.fhir = record.data.get("sources") or {}   # FHIR import: record path -> "Type/id element"
         self.gaps = {}
         for gap in session.facts.gaps:
             self.gaps.setdefault(gap.path, []).append(gap)
@@ -84,9 +85,9 @@ class Builder:
             self.graph.add_node(node_id, **attrs)
         return node_id
 
-    def edge(self, parent, child, role):
+    def edge(self, parent, child, role, **attrs):
         if not self.graph.has_edge(parent, child):
-            self.graph.add_edge(parent, child, role=role, order=self.graph.out_degree(parent))
+            self.graph.add_edge(parent, child, role=role, order=self.graph.out_degree(parent), **attrs)
 
     # -- trial and criteria ----------------------------------------------------------------------
     def trial(self, tv, only=None):
@@ -173,9 +174,14 @@ class Builder:
         if not sources:
             raise AssertionError(f"{pred}{args}: the engine matched a fact the record does not give")
         file, path = sources[0]
-        self.node(nid, kind="fact", label=self.words.fact(pred, args), cite=self.words.source_cite(file, path),
+        fhir = fhir_source(self.fhir, path) if BASE[pred].patient and file == self.record.filename else None
+        cite = self.words.source_cite(file, path if fhir is None else fhir)
+        self.node(nid, kind="fact", label=self.words.fact(pred, args), cite=cite,
                   pred=pred, args=list(args), source_file=file, source_path=path,
                   other_sources=[p for _f, p in sources[1:]], reference=not BASE[pred].patient)
+        if fhir is not None:
+            resource, _, element = fhir.partition(" ")
+            self.graph.nodes[nid].update(source_fhir=fhir, source_resource=resource, source_element=element)
         return nid
 
     def aggregate(self, proof: AggregateProof):
@@ -200,7 +206,7 @@ class Builder:
         for r, (bindings, steps) in rows:
             for index, step in enumerate(steps):
                 child = self.step(step, f"{nid}#r{r}.{index}", dict(bindings), kinds, 0)
-                self.edge(nid, child, "counted")
+                self.edge(nid, child, "counted", row=r)
         return nid
 
     # -- negation: what was looked for and not found -------------------------------------------
@@ -336,6 +342,23 @@ class Builder:
             return True
         return any(gap.pred == pred and all(pattern[pos] is None or pattern[pos] == value for pos, value in gap.key)
                    for gap in self.gaps.get(path, ()))
+
+
+def fhir_source(sources, path):
+    """The FHIR resource and element a record path came from ("Condition/abc code.coding[0]"):
+    the path's own entry, else its nearest recorded ancestor, else its first recorded field (a fact
+    about a whole item, e.g. metastatic_sites[0], cites the resource of its fields). None when the
+    record was not imported from FHIR or the importer named no source for it."""
+    if not sources:
+        return None
+    probe = path
+    while probe:
+        if probe in sources:
+            return sources[probe]
+        cut = max(probe.rfind("."), probe.rfind("["))
+        probe = probe[:cut] if cut > 0 else ""
+    below = sorted(k for k in sources if k.startswith(path + ".") or k.startswith(path + "["))
+    return sources[below[0]] if below else None
 
 
 _CHAINS = {}
