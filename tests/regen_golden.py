@@ -30,14 +30,16 @@ def cases():
 
 
 def render(path, trial):
-    """The tree a user gets from `eligo explain <path> --trial <trial> --as-of AS_OF` in the repo root."""
+    """The tree a user gets from `eligo explain <path> --trial <trial> --as-of AS_OF` in the repo root
+    (condensed, as by default)."""
+    from reasoner.explain.condense import condense
     from reasoner.explain.graph import explain
     from reasoner.pipeline import load_input
     from reasoner.render.tree import render_tree
     from tests.conftest import AS_OF
 
     record = dataclasses.replace(load_input(path, AS_OF), filename=str(path.relative_to(ROOT)))
-    return render_tree(explain(record, [trial]))
+    return render_tree(condense(explain(record, [trial])))
 
 
 def main():

@@ -234,7 +234,7 @@ def test_refutations_beyond_the_depth_limit_and_without_rules_are_stated(eligibl
         label = builder.graph.nodes[builder.refutation(deep, MAX_REFUTATION_DEPTH)]["label"]
         assert label == "not found: a lesion in an organ classed cns (checked; deeper reasons not shown)"
         nothing = builder.refutation(Refutation("taormina_small", ("patient", "M9"), False, clauses=()), 0)
-        assert builder.graph.nodes[nothing]["label"] == "not found: taormina_small(M9) (no rule can derive it)"
+        assert builder.graph.nodes[nothing]["label"] == "not found: lesion M9 at most 50 mm (no rule can derive it)"
 
 
 def test_every_base_predicate_reads_as_words_with_its_values_in_place():

@@ -32,8 +32,20 @@ def test_tree_is_the_default_and_reads_top_down():
     lines = out.splitlines()
     assert lines[0].startswith("TAORMINA (NCT05377047), patient EX-002 as of 2026-11-23: INELIGIBLE")
     assert lines[1].startswith("  I3 FAIL (inclusion)")
+    # condensed by default: the count, the lesions counted once each, the comparison in words
+    assert lines[2] == "    I3 not met  [rules/trials/taormina.yaml:93]"
+    assert lines[3] == "      6 metastatic lesions  [rules/lib/lesions.dl:14]"
+    assert f"        lesion M6 in brain  [{INELIGIBLE}: metastases[5]]" in lines
+    assert "      6 > 5" in lines and "(N > 5)" not in out
+
+
+def test_full_shows_every_rule_application():
+    code, out = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--full")
+    assert code == 0
     assert "        6 metastatic lesions: M1, M2, M3, M4, M5, M6  [rules/lib/lesions.dl:" in out
-    assert f"lesion M6 in brain  [{INELIGIBLE}: metastases[5]]" in out
+    assert "6 > 5  (N > 5)" in out and "run of 1 consecutive vertebrae involved: T9 to T9" in out
+    condensed = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF)[1]
+    assert len(condensed.splitlines()) < len(out.splitlines())
 
 
 @pytest.mark.parametrize("depth", [0, 1, 3])
@@ -83,11 +95,11 @@ def test_dot_quotes_every_label(tmp_path, eligible):
 
 
 def test_graphml_reads_back_into_networkx(tmp_path):
-    code, out = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--format", "graphml")
+    code, out = run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--format", "graphml", "--full")
     assert code == 0
     (tmp_path / "g.graphml").write_text(out)
     graph = nx.read_graphml(tmp_path / "g.graphml")
-    doc = json.loads(run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--format", "json")[1])
+    doc = json.loads(run(INELIGIBLE, "--trial", "taormina", "--as-of", AS_OF, "--format", "json", "--full")[1])
     assert graph.number_of_nodes() == len(doc["nodes"]) and graph.number_of_edges() == len(doc["edges"])
     assert graph.nodes["trial:taormina"]["verdict"] == "ineligible"
     assert json.loads(graph.nodes["agg:lesion_count('patient')"]["counted"]) == ["M1", "M2", "M3", "M4", "M5", "M6"]

@@ -1,9 +1,10 @@
 """`eligo lint`: static checks of a rule set, each finding with file:line.
 
 Checks: syntax (and malformed rule files), undefined predicates, predicates defined but never
-used, arity clashes, unsafe variables (safety.py), negation cycles (Rulebook.negation_cycles),
-right recursion (pyDatalog never terminates on it over a cycle), criteria lacking text / reading /
-holds / lacks rules, and criteria no test case names.
+used, arity clashes, derived predicates without words (a `#:` phrase annotation or the phrasebook)
+and annotations that word no such predicate, unsafe variables (safety.py), negation cycles
+(Rulebook.negation_cycles), right recursion (pyDatalog never terminates on it over a cycle),
+criteria lacking text / reading / holds / lacks rules, and criteria no test case names.
 A path is a rules root (lib/ + trials/ + tests/) or one trial file (rules/trials/x.yaml), which
 is then checked with its root's lib/ and tests/ only.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import EligoError, InputError, RuleError
+from ..logic.annotations import parse_annotations
 from ..logic.clauses import Aggregate, Atom, FunctionValue, parse_program
 from ..logic.rulebook import HOLDS, LACKS, Rulebook, _relative, load_trial
 from ..record.predicates import BASE
@@ -79,13 +81,14 @@ def lint(paths=None):
 def lint_root(root, trial_file=None):
     root = Path(root)
     findings = []
-    lib, exported, acyclic = [], set(), set()
+    lib, exported, acyclic, phrases = [], set(), set(), []
     for path in sorted((root / "lib").glob("*.dl")):
         text = path.read_text(encoding="utf-8")
         exported |= {(_relative(path), n) for n, line in enumerate(text.splitlines(), 1) if UNUSED_OK in line}
         acyclic |= _marked(path, text)
         try:
             lib += parse_program(text, _relative(path))
+            phrases += parse_annotations(text, _relative(path))
         except RuleError as err:
             findings.append(_from_error(err, "syntax", _relative(path)))
     trial_paths = [Path(trial_file)] if trial_file else sorted((root / "trials").glob("*.yaml"))
@@ -100,6 +103,7 @@ def lint_root(root, trial_file=None):
         try:
             trial = load_trial(path)
             trials[trial.id] = trial
+            phrases += trial.phrases
         except RuleError as err:
             finding = _from_error(err, "syntax", _relative(path))
             if not any(f.file == finding.file and f.line == finding.line for f in structural):
@@ -115,6 +119,7 @@ def lint_root(root, trial_file=None):
         kept = {c.head.pred for c in lib if (c.file, c.line) in exported}
         findings += undefined(clauses) + unused(clauses, [c for c in own if c.head.pred not in kept], roots(book))
     findings += arity(clauses)
+    findings += words(clauses, own, phrases)
     findings += [Finding(u.clause.file, u.clause.line, "unsafe", f"{u.var} in `{u.literal}`: {u.why}")
                  for u in unsafe(clauses, roots(book))]
     for where, a, b in book.negation_cycles():
@@ -222,6 +227,32 @@ def arity(clauses):
         if lit.pred in expected and expected[lit.pred][0] != lit.arity:
             n, where = expected[lit.pred]
             out.append(Finding(clause.file, clause.line, "arity", f"{lit.pred} used with {lit.arity} arguments, but it has {n} at {where}"))
+    return out
+
+
+def words(clauses, own, phrases):
+    """Every derived predicate of own reads as words (explanations never show a helper's name), and
+    every `#:` annotation words a predicate defined with as many arguments."""
+    from ..explain.phrasebook import BASE_PHRASES, DERIVED_PHRASES, FUNCTION_NOUNS
+
+    arities = {}
+    for clause in clauses:
+        arities.setdefault(clause.head.pred, clause.head.arity)
+    worded = {p.pred for p in phrases} | set(DERIVED_PHRASES) | set(FUNCTION_NOUNS) | set(BASE_PHRASES)
+    out, seen = [], set()
+    for phrase in phrases:
+        if phrase.pred not in arities:
+            out.append(Finding(phrase.file, phrase.line, "words", f"annotation of {phrase.pred}, which no rule defines"))
+        elif arities[phrase.pred] != len(phrase.args):
+            out.append(Finding(phrase.file, phrase.line, "words", f"annotation of {phrase.pred} with {len(phrase.args)} "
+                               f"arguments, but it has {arities[phrase.pred]}"))
+    for clause in own:
+        pred = clause.head.pred
+        if pred in worded or pred in seen or pred in (HOLDS, LACKS) or pred.startswith("crit_"):
+            continue
+        seen.add(pred)
+        out.append(Finding(clause.file, clause.line, "words", f"{pred} has no words: add `#: {pred}(P, ...): words` "
+                           "beside its rules, so explanations never show its name"))
     return out
 
 

@@ -34,9 +34,13 @@ FORMATS = ("tree", "json", "dot", "graphml")
 @click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
               help="tree only: show N levels below the trial, '...' marks deeper parts. Default: all.")
 @RULES
-def explain_command(record, trials, criterion, as_of, strict_dates, fmt, depth):
+@click.option("--full", is_flag=True,
+              help="Show the full proof (every candidate, every rule application, the rules' own "
+                   "comparisons) instead of the condensed one.")
+def explain_command(record, trials, criterion, as_of, strict_dates, fmt, depth, full):
     """Explain RECORD's verdict for a trial: criteria, minimal proofs down to record fields and
     rule lines, and for unknown criteria the missing inputs."""
+    from ..explain.condense import condense
     from ..explain.graph import explain
     from ..pipeline import load_input
     from ..render.graph_export import to_dot, to_graphml, to_json
@@ -48,6 +52,8 @@ def explain_command(record, trials, criterion, as_of, strict_dates, fmt, depth):
     for entry in loaded.set_aside:   # not part of the graph: the rules never saw them
         click.echo(f"set aside (dated after --as-of {as_of.isoformat()}): {entry.path} {entry.date.isoformat()}", err=True)
     graph = explain(loaded, list(dict.fromkeys(trials)), criterion)
+    if not full:
+        graph = condense(graph)
     if fmt == "tree":
         click.echo(render_tree(graph, depth), nl=False)
     else:

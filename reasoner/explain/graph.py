@@ -64,7 +64,8 @@ class Builder:
         self.words = _phrasebook(book)
         self.graph = nx.DiGraph(
             patient=record.patient_id, as_of=record.as_of.isoformat(), input=record.filename,
-            input_sha256=record.sha256, ruleset_sha256=book.sha256, rules=book.folder, tool_version=__version__)
+            input_sha256=record.sha256, ruleset_sha256=book.sha256, rules=book.folder, tool_version=__version__,
+            condensed=False)
         self.sources = {}
         self.items = {}      # list item id (M1, ADJ2) -> its record path (metastases[0])
         for fact in session.facts.facts:
@@ -140,15 +141,28 @@ class Builder:
         self.node(nid, kind="rule", label=self.words.derivation(d.pred, d.args, d.clause), cite=d.clause.where,
                   pred=d.pred, args=list(d.args), where=d.clause.where, clause=d.clause.text,
                   bindings=bindings, cost=d.cost)
+        summary = self.words.uln(d.pred, bindings, self._lab_unit(bindings.get("I")))
+        if summary:
+            self.graph.nodes[nid]["summary"] = summary
         self.steps(nid, d.clause, d.steps, bindings, 0)
         return nid
 
+    def _lab_unit(self, lab_id):
+        """The unit a lab result was recorded in (lab_uln_pair holds values in it)."""
+        path = self.items.get(lab_id)
+        if not path or not path.startswith("labs["):
+            return None
+        labs = self.record.data.get("labs") or []
+        index = int(path[5:path.index("]")])
+        return labs[index].get("unit") if index < len(labs) else None
+
     def steps(self, parent, clause, steps, bindings, depth, prefix=""):
         kinds = clause_kinds(clause, self.words.kinds)
+        units = self.words.units(clause, bindings)
         for index, step in enumerate(steps):
-            self.edge(parent, self.step(step, f"{parent}#{prefix}{index}", bindings, kinds, depth), "body")
+            self.edge(parent, self.step(step, f"{parent}#{prefix}{index}", bindings, kinds, depth, units), "body")
 
-    def step(self, step, local_id, bindings, kinds, depth):
+    def step(self, step, local_id, bindings, kinds, depth, units=None):
         if isinstance(step, FactStep):
             return self.fact(step.pred, step.args)
         if isinstance(step, Derivation):
@@ -156,6 +170,7 @@ class Builder:
         if isinstance(step, CompareStep):
             return self.node(local_id, kind="comparison", cite=None,
                              label=self.words.comparison(step.literal, step.holds, bindings, kinds),
+                             shown=self.words.comparison_in_units(step.literal, step.holds, bindings, kinds, units or {}),
                              text=step.literal.text, op=step.literal.op, left=_plain(step.left),
                              right=_plain(step.right), holds=step.holds)
         if isinstance(step, FunctionStep):
@@ -195,7 +210,8 @@ class Builder:
             if value not in counted:
                 counted.append(value)
         self.node(nid, kind="aggregate", label=self.words.aggregate(proof, counted), cite=proof.clause.where,
-                  func=proof.func, keys=list(proof.keys), value=_plain(proof.value), agg=proof.clause.head.agg,
+                  shown=self.words.witness(proof.func, proof.clause.head.agg, proof.value, proof.keys),
+                  target=target, func=proof.func, keys=list(proof.keys), value=_plain(proof.value), agg=proof.clause.head.agg,
                   where=proof.clause.where, clause=proof.clause.text, counted=[_plain(v) for v in counted],
                   rows=[dict(bindings) for bindings, _steps in proof.rows])
         kinds = clause_kinds(proof.clause, self.words.kinds)

@@ -175,6 +175,11 @@ DERIVED_PHRASES = {
     "ongoing_metastatic": "metastatic regimen {0} ongoing",
     "maybe_ongoing_metastatic": "metastatic regimen {0} possibly ongoing",
     "possibly_on_metastatic_therapy": "possibly on metastatic therapy",
+    "lab_at_most_uln_pct": "latest {0} at most {1}% of ULN",
+    "lab_above_uln_pct": "latest {0} above {1}% of ULN",
+    "latest_ecog_by": "latest ECOG/WHO grade by {0}: {1} (on {2})",
+    "line_head": "regimen {0} belongs to the line started by {1}",
+    "line_number": "regimen {0} is in line {1}",
 }
 
 # Aggregate functions: what they count or pick.
@@ -186,9 +191,28 @@ FUNCTION_NOUNS = {
     "longest_run": "longest run of consecutive vertebrae",
     "last_ecog_day": "latest performance status date",
     "worst_ecog_on": "worst grade that day",
+    "last_ecog_day_by": "latest performance status date",
+    "line_rank": "line number",
 }
 
 LAB_VALUE = {"lab": (1, 2), "latest_lab": (0, 2)}   # (test, value) positions after the patient
+
+# Lab value against a multiple of the ULN (rules/lib/measures.dl): the multiple's scale (K = 30 in
+# tenths is 3.0 x ULN; K = 125 in percent is 1.25 x ULN) and the comparison the rule makes.
+ULN_RULES = {"lab_below_uln_times": (10, "<"), "lab_not_below_uln_times": (10, ">="),
+             "lab_at_most_uln_pct": (100, "<="), "lab_above_uln_pct": (100, ">")}
+
+# A record value's unit from the predicate that holds it, for comparisons shown in the record's
+# units ("lesion size 60 mm > 50 mm"): the predicate name's suffix names the unit of its last argument.
+UNIT_SUFFIXES = {"_mm": "mm", "_pct": "%", "_months": "months", "_years": "years", "_percent": "%"}
+
+# A recursive rule's chain, condensed to one line naming its members: the head argument that
+# grows along the chain and the words ({members}, {count} = the length of the chain).
+CHAIN_PHRASES = {"vertebral_run": (2, "vertebrae {members} involved, consecutive: a run of {count}")}
+
+# Derived predicates whose words already state their negated conditions ("latest" = no newer one,
+# "right before" = none between): a condensed proof does not repeat those negations.
+NEGATION_IN_WORDS = {"latest_lab", "latest_ecog", "latest_ecog_by", "previous_regimen", "line_head"}
 
 # K in lab_*_uln_times is in tenths (K = 30 means 3.0 x ULN).
 TENTHS = {("lab_below_uln_times", 2), ("lab_not_below_uln_times", 2)}
@@ -302,6 +326,12 @@ class Phrasebook:
         self.book = book
         self.kinds = value_kinds(book)
         self.labs = reference().labs
+        self.annotated = {pred: phrase.template for pred, phrase in getattr(book, "phrases", {}).items()}
+
+    def has_words(self, pred):
+        """Whether pred reads as words (a base or derived phrase, an aggregate's noun, or a `#:`
+        annotation beside its rules)."""
+        return pred in BASE_PHRASES or pred in DERIVED_PHRASES or pred in FUNCTION_NOUNS or pred in self.annotated
 
     # -- atoms and values -----------------------------------------------------------------------
     def values(self, pred, args, free=ANY):
@@ -324,7 +354,7 @@ class Phrasebook:
         """pred(args) in words; args include the patient (dropped) and may hold None (any)."""
         if pred in ("crit_holds", "crit_lacks"):
             return self.criterion_side(args[1], args[2], "holds" if pred == "crit_holds" else "lacks")
-        template = BASE_PHRASES.get(pred) or DERIVED_PHRASES.get(pred)
+        template = BASE_PHRASES.get(pred) or DERIVED_PHRASES.get(pred) or self.annotated.get(pred)
         if template:
             try:
                 return template.format(*self.values(pred, args))
@@ -378,8 +408,85 @@ class Phrasebook:
         shown = _substitute(lit, bindings, var_kinds)
         return f"{shown}  ({lit.text})" if holds else f"not {shown}  ({lit.text})"
 
+    def comparison_in_units(self, lit, holds, bindings, var_kinds, units):
+        """The comparison as a reader checks it, in the record's units and without the rule's own
+        scaling or variable names: "albumin 4 g/dL > 2.5 g/dL" (units: {variable: (noun, unit)})."""
+        shown = _substitute(lit, bindings, var_kinds, units)
+        return shown if holds else f"not {shown}"
+
+    def units(self, clause, bindings):
+        """{variable: (noun, unit)} for the clause's variables that hold a lab value (the test named
+        by a constant or a bound variable) or a measure whose predicate names its unit."""
+        out = {}
+        for lit in clause.body:
+            if not isinstance(lit, Atom) or lit.negated or not lit.args:
+                continue
+            if lit.pred in LAB_VALUE:
+                test_pos, value_pos = (p + 1 for p in LAB_VALUE[lit.pred])
+                if len(lit.args) > value_pos and hasattr(lit.args[value_pos], "name"):
+                    term = lit.args[test_pos]
+                    test = getattr(term, "value", None) if not hasattr(term, "name") else bindings.get(term.name)
+                    lab = self.labs.get(test) if isinstance(test, str) else None
+                    if lab:
+                        out.setdefault(lit.args[value_pos].name, (lab_noun(test, lab), lab["unit"]))
+                continue
+            last = lit.args[-1]
+            for suffix, unit in UNIT_SUFFIXES.items():
+                if lit.pred.endswith(suffix) and hasattr(last, "name"):
+                    out.setdefault(last.name, (None, unit))
+        return out
+
+    def uln(self, pred, bindings, unit):
+        """lab vs a multiple of its ULN in the record's unit: "total bilirubin 0.7 mg/dL on 2026-11-02
+        < 3.0 x ULN (3.6 mg/dL)"; None for another predicate or missing bindings."""
+        if pred not in ULN_RULES or not all(k in bindings for k in ("T", "K", "V", "U")):
+            return None
+        scale, op = ULN_RULES[pred]
+        test, k, value, limit = bindings["T"], bindings["K"], bindings["V"], bindings["U"]
+        lab = self.labs.get(test, {})
+        unit = f" {unit}" if unit else ""
+        day = f" on {show(bindings['D'], 'day')}" if isinstance(bindings.get("D"), int) else ""
+        multiple = f"{k / scale:.{1 if scale == 10 else 2}f}"
+        return (f"{lab_noun(test, lab)} {_number(value / 10**6)}{unit}{day} {op} {multiple} x ULN "
+                f"({_number(k * limit / scale / 10**6)}{unit})")
+
+    def chain(self, pred, levels):
+        """A recursive rule's chain as one line; levels: head args from the top derivation down."""
+        position, template = CHAIN_PHRASES.get(pred, (None, None))
+        if position is None:
+            varying = [i for i in range(1, len(levels[0])) if len({repr(a[i]) for a in levels}) > 1]
+            position = varying[0] if varying else len(levels[0]) - 1
+            template = None
+        members = []
+        for args in reversed(levels):
+            shown = show(args[position], self.kinds.get(pred, {}).get(position))
+            if shown not in members:
+                members.append(shown)
+        if template:
+            return template.format(members=", ".join(members), count=len(levels))
+        return f"{self.atom(pred, levels[0])}, through {', '.join(members)}"
+
+    def witness(self, func, agg, value, keys):
+        """An aggregate by its result: "longest run of consecutive vertebrae: 4"."""
+        if func not in FUNCTION_NOUNS and func in self.annotated:
+            return self.atom(func, tuple(keys) + (value,))
+        noun = FUNCTION_NOUNS.get(func, func)
+        kind = self.kinds.get(func, {}).get(len(keys))
+        return f"{noun}: {show(value, kind if agg != 'len_' else None)}"
+
+    def decided(self, pred, args):
+        """A criterion rule in a condensed proof: its side only (its condition is shown below it)."""
+        return self.atom(pred, args)
+
+    def missing_read_by(self, path, absent, cites):
+        text = self.missing(path, absent)
+        return f"{text} (read by {', '.join(cites)})" if cites else text
+
     def aggregate(self, proof, counted):
-        noun = FUNCTION_NOUNS.get(proof.func, proof.func)
+        if proof.func not in FUNCTION_NOUNS and proof.func in self.annotated:
+            noun = self.atom(proof.func, tuple(proof.keys) + (None,)).replace(ANY, "").strip()
+        else:
+            noun = FUNCTION_NOUNS.get(proof.func, proof.func)
         kind = self.kinds.get(proof.func, {}).get(len(proof.keys))
         items = ", ".join(show(v, kind if proof.clause.head.agg != "len_" else None) for v in counted) or "nothing"
         agg = proof.clause.head.agg
@@ -442,21 +549,41 @@ class Phrasebook:
         return f"{source_file}: {path}"
 
 
-def _substitute(lit, bindings, var_kinds):
-    """The comparison with its variables replaced by their shown values."""
+def lab_noun(test, lab):
+    """A lab test as a sentence names it: "total bilirubin" (the reference's name, else its id)."""
+    name = lab.get("name") or test
+    return name[0].lower() + name[1:] if name[1:2].islower() else name
+
+
+def _substitute(lit, bindings, var_kinds, units=None):
+    """The comparison with its variables replaced by their shown values; with units, a variable
+    holding a measure shows its noun and unit, and a constant compared with it the same unit."""
     milli = [any(isinstance(n, ast.Name) and var_kinds.get(n.id) == "milli" for n in ast.walk(side))
              for side in (lit.left, lit.right)]
+    side_units = [None, None]
+    if units is not None:
+        for i, side in enumerate((lit.left, lit.right)):
+            if isinstance(side, ast.Name) and side.id in units:
+                side_units[i] = units[side.id]
+    unit_of_pair = next((u for u in side_units if u), None)
 
-    def sub(node, descale):
+    def sub(node, descale, unit=None, bare=False):
         if isinstance(node, ast.Name):
             if node.id in bindings:
-                return ast.Name(id=show(bindings[node.id], var_kinds.get(node.id)))
+                text = show(bindings[node.id], var_kinds.get(node.id))
+                if unit and bare:
+                    noun, symbol = unit
+                    text = f"{noun + ' ' if noun else ''}{text} {symbol}"
+                return ast.Name(id=text)
             return node
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 return ast.Name(id=node.value)
             if descale and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-                return ast.Name(id=show(node.value, "milli"))
+                text = show(node.value, "milli")
+                return ast.Name(id=f"{text} {unit[1]}" if unit and bare else text)
+            if unit and bare and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+                return ast.Name(id=f"{node.value} {unit[1]}")
             return node
         if isinstance(node, (ast.List, ast.Tuple)):
             return ast.Name(id="[" + ", ".join(ast.unparse(sub(e, descale)) for e in node.elts) + "]")
@@ -467,7 +594,12 @@ def _substitute(lit, bindings, var_kinds):
         return node
 
     # Lab values are x 1000; a constant compared with one is too, so both sides show as recorded.
-    sides = [sub(side, any(milli) and not scaled) for side, scaled in zip((lit.left, lit.right), milli)]
+    sides = []
+    for i, (side, scaled) in enumerate(zip((lit.left, lit.right), milli)):
+        unit = side_units[i] or (unit_of_pair if i == 1 and unit_of_pair else None)
+        if i == 1 and side_units[1] is None and unit:
+            unit = (None, unit[1])        # the constant side: the unit, not the noun again
+        sides.append(sub(side, any(milli) and not scaled, unit, bare=isinstance(side, (ast.Name, ast.Constant))))
     return ast.unparse(ast.Compare(left=sides[0], ops=[_OPS[lit.op]()], comparators=[sides[1]]))
 
 

@@ -19,6 +19,7 @@ from ..errors import RuleError
 from ..paths import data_root, installed_rules_dir, rules_dir
 from ..record.predicates import BASE
 from ..record.reference import reference
+from .annotations import parse_annotations
 from .clauses import Aggregate, Atom, Const, FunctionValue, bound_value, match_pattern, parse_body, parse_program
 
 TRIAL_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -63,6 +64,7 @@ class Trial:
     file: str
     extra: dict = field(default_factory=dict)   # other top-level sections
     strata: list = field(default_factory=list)  # Stratum, in file order; their clauses are in `clauses` too
+    phrases: list = field(default_factory=list)  # Phrase annotations (`#:`) of the helpers
 
     def criterion(self, cid):
         for crit in self.criteria:
@@ -117,6 +119,7 @@ class Rulebook:
     lib: list             # clauses of rules/lib/*.dl
     sha256: str           # of every rule and reference file (names and bytes), for reports
     folder: str = "rules"  # the rules folder read: "rules" (installed) or a working copy's absolute path
+    phrases: dict = field(default_factory=dict)   # pred -> Phrase (`#:` annotations beside the rules)
 
     @property
     def key(self):
@@ -232,6 +235,7 @@ def load_trial(path):
         for clause in helpers:
             if not clause.head.pred.startswith(tid + "_"):
                 raise RuleError(f"{clause.where}: helper predicate {clause.head.pred!r} must be named {tid}_...")
+    phrases = parse_annotations(Path(path).read_text(encoding="utf-8"), file)   # `#:` lines anywhere in the file
     criteria, seen = [], set()
     for entry in doc.get("criteria") or []:
         cwhere = f"{file}:{entry['__line__']}"
@@ -257,7 +261,8 @@ def load_trial(path):
     extra = {k: _strip_lines(v) for k, v in doc.items() if k not in ("trial", "rules", "criteria", "strata") and not k.startswith("__")}
     return Trial(id=tid, name=_need(meta, "name", where), title=meta.get("title", ""), registry=meta.get("registry", ""),
                  version=str(meta.get("version", "")), source=meta.get("source", ""), stages=stages,
-                 criteria=criteria, clauses=helpers + stratum_clauses, file=file, extra=extra, strata=strata)
+                 criteria=criteria, clauses=helpers + stratum_clauses, file=file, extra=extra, strata=strata,
+                 phrases=phrases)
 
 
 def _strip_lines(value):
@@ -302,15 +307,22 @@ def build(root=None):
 
 
 def _parse(lib_files, trial_files, sha256, folder="rules"):
-    lib = []
+    lib, phrases = [], []
     for path in lib_files:
         text = path.read_text(encoding="utf-8")
         lib += parse_program(text, _relative(path))
+        phrases += parse_annotations(text, _relative(path))
     trials = {}
     for path in trial_files:
         trial = load_trial(path)
         trials[trial.id] = trial
-    return Rulebook(trials=trials, lib=lib, sha256=sha256, folder=folder)
+        phrases += trial.phrases
+    table = {}
+    for phrase in phrases:
+        if phrase.pred in table:
+            raise RuleError(f"{phrase.where}: {phrase.pred} already has words at {table[phrase.pred].where}")
+        table[phrase.pred] = phrase
+    return Rulebook(trials=trials, lib=lib, sha256=sha256, folder=folder, phrases=table)
 
 
 def _negation_cycles(clauses):
@@ -338,7 +350,7 @@ def _parser_code_sha():
     """The code that shapes the pickled objects, so a changed parser never reads an old cache."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
-    for name in ("logic/clauses.py", "logic/rulebook.py", "record/predicates.py", "record/reference.py"):
+    for name in ("logic/annotations.py", "logic/clauses.py", "logic/rulebook.py", "record/predicates.py", "record/reference.py"):
         digest.update((package / name).read_bytes())
     return digest.hexdigest()[:12]
 

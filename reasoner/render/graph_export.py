@@ -11,7 +11,7 @@ from ..errors import visible, visible_json
 
 EXPLANATION_SCHEMA_VERSION = 1
 DOCUMENT = "eligo-explanation"
-GRAPH_FIELDS = ("tool_version", "ruleset_sha256", "rules", "patient", "as_of", "input", "input_sha256", "criterion")
+GRAPH_FIELDS = ("tool_version", "ruleset_sha256", "rules", "patient", "as_of", "input", "input_sha256", "criterion", "condensed")
 
 
 def roots(graph):
@@ -49,21 +49,20 @@ def to_json(graph):
     return visible_json(json.dumps(to_document(graph), indent=2, ensure_ascii=False)) + "\n"
 
 
-STYLE = {
-    "trial": 'shape=doubleoctagon, style=bold',
-    "criterion": 'shape=box, style="rounded,bold"',
-    "group": 'shape=box, style=dotted',
-    "rule": 'shape=box',
-    "fact": 'shape=note',
-    "comparison": 'shape=ellipse',
-    "aggregate": 'shape=hexagon',
-    "negation": 'shape=box, style=dashed',
-    "absent": 'shape=note, style=dashed',
-    "attempt": 'shape=box, style="dashed,rounded"',
-    "rule_ref": 'shape=box, style=dashed',
-    "missing": 'shape=note, style=dashed, color=red',
+STYLE = {   # kind -> (shape, styles)
+    "trial": ("doubleoctagon", "bold"),
+    "criterion": ("box", "rounded,bold"),
+    "group": ("box", "dotted"),
+    "rule": ("box", ""),
+    "fact": ("note", ""),
+    "comparison": ("ellipse", ""),
+    "aggregate": ("hexagon", ""),
+    "negation": ("box", "dashed"),
+    "absent": ("note", "dashed"),
+    "attempt": ("box", "dashed,rounded"),
+    "rule_ref": ("box", "dashed"),
+    "missing": ("note", "dashed"),
 }
-
 
 def _dot_string(text):
     """A DOT string: control, bidi-override and zero-width characters made visible (errors.visible),
@@ -72,14 +71,48 @@ def _dot_string(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+# Fill colours by outcome (criteria, trials) and by what a node is (facts, rules, what is missing):
+# pass green, fail red, unknown amber, facts blue, rules grey. Light fills keep the text readable in print.
+OUTCOME_FILL = {"pass": "#d8f0dd", "fail": "#f7d4d1", "unknown": "#fbe8c0",
+                "eligible": "#d8f0dd", "ineligible": "#f7d4d1", "indeterminate": "#fbe8c0"}
+KIND_FILL = {"fact": "#dbe8f6", "absent": "#fbe8c0", "missing": "#fbe8c0", "rule": "#eeeeee", "aggregate": "#eeeeee",
+             "comparison": "#ffffff", "negation": "#f5f5f5", "rule_ref": "#f5f5f5", "attempt": "#f5f5f5"}
+WRAP = 60      # DOT labels wrap at this many characters, so a whole-trial graph stays narrow
+
+
+def outcome_type(data):
+    """pass / fail / unknown for criteria and trials; fact / rule / missing / ... for the others:
+    the `outcome_type` GraphML carries and the colour DOT draws."""
+    if data.get("kind") == "criterion":
+        return data.get("outcome")
+    if data.get("kind") == "trial":
+        return {"eligible": "pass", "ineligible": "fail"}.get(data.get("verdict"), "unknown")
+    return {"aggregate": "rule", "absent": "unknown", "missing": "unknown"}.get(data.get("kind"), data.get("kind"))
+
+
+def _fill(data):
+    if data.get("kind") in ("criterion", "trial"):
+        return OUTCOME_FILL.get(data.get("outcome") or data.get("verdict"), "#ffffff")
+    return KIND_FILL.get(data.get("kind"), "#ffffff")
+
+
+def _wrap(text):
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, WRAP, break_long_words=False, break_on_hyphens=False)) or text
+
+
 def to_dot(graph):
-    """Graphviz DOT with each node's label and citation; `dot -Tsvg` draws it."""
-    lines = ["digraph explanation {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=10];',
+    """Graphviz DOT with each node's label and citation, filled by outcome (docs/explanations.md:
+    pass green, fail red, unknown amber, facts blue, rules grey); `dot -Tsvg` draws it."""
+    lines = ["digraph explanation {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=8];']
     for node, data in graph.nodes(data=True):
-        label = data.get("label", node) + (f"\n[{data['cite']}]" if data.get("cite") else "")
-        style = STYLE.get(data.get("kind"), "shape=box")
-        lines.append(f"  {_dot_string(node)} [label={_dot_string(label)}, {style}];")
+        label = _wrap(data.get("label", node)) + ("\n" + _wrap(f"[{data['cite']}]") if data.get("cite") else "")
+        shape, styles = STYLE.get(data.get("kind"), ("box", ""))
+        style = ",".join(["filled"] + ([styles] if styles else []))
+        lines.append(f"  {_dot_string(node)} [label={_dot_string(label)}, shape={shape}, style=\"{style}\", "
+                     f"fillcolor=\"{_fill(data)}\", class={_dot_string(outcome_type(data))}];")
     for a, b, data in ordered_edges(graph):
         lines.append(f"  {_dot_string(a)} -> {_dot_string(b)} [label={_dot_string(data['role'])}];")
     lines.append("}")
@@ -111,7 +144,7 @@ def to_graphml(graph):
     flat.graph.update({k: _scalar(graph.graph.get(k)) for k in GRAPH_FIELDS})
     flat.graph["schema_version"] = EXPLANATION_SCHEMA_VERSION
     for node, data in graph.nodes(data=True):
-        flat.add_node(node, **{k: _scalar(v, k in mixed) for k, v in data.items()})
+        flat.add_node(node, **{k: _scalar(v, k in mixed) for k, v in data.items()}, outcome_type=outcome_type(data) or "")
     for a, b, data in ordered_edges(graph):
         flat.add_edge(a, b, role=data["role"], order=data["order"])
     return "\n".join(nx.generate_graphml(flat, prettyprint=True)) + "\n"
