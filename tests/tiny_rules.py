@@ -39,6 +39,8 @@ criteria:
       - tiny_old(P)
     lacks:
       - tiny_young(P)
+#: tiny_old(P): older than 80
+#: tiny_young(P): 80 or younger
 """
 
 CASES = {
