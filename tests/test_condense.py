@@ -159,7 +159,7 @@ def test_every_renderer_reads_the_same_condensed_graph():
     graph = condensed(data)
     doc = to_document(graph)
     tree = render_tree(graph)
-    dot = to_dot(graph)
+    dot = to_dot(graph).replace("\\n", " ")      # DOT wraps long labels
     assert doc["condensed"] is True
     for node in doc["nodes"]:
         if node["kind"] in ("rule", "fact", "comparison"):
