@@ -29,6 +29,7 @@ from .phrasebook import NEGATION_IN_WORDS
 
 _ITEM = re.compile(r"\[\d+\]")
 _ITEM_INDEX = re.compile(r"\[(\d+)\]")
+MAX_MISSING_LINES = 10     # more missing fields than this: one line per record section
 CONDENSED_ROLES = {"decided_by", "also_evaluated", "criterion", "proof", "needs", "body", "counted"}
 
 
@@ -100,12 +101,21 @@ class _Condenser:
                 groups.setdefault(_ITEM.sub("[]", self.graph.nodes[child]["path"]), []).append(child)
             else:
                 self.link(node, self.visit(child), data["role"])
+        if len(groups) > MAX_MISSING_LINES:
+            # many inputs (a criterion that reads other criteria): one line per record section
+            sections = {}
+            for generic, members in groups.items():
+                sections.setdefault(re.split(r"[.\[]", generic, maxsplit=1)[0], []).extend(members)
+            for section, members in sections.items():
+                self.link(node, self._missing_group(node, section, members, by_section=True), "needs")
+            return node
         for generic, members in groups.items():
             self.link(node, self._missing(members[0]) if len(members) == 1 else self._missing_group(node, generic, members), "needs")
         return node
 
-    def _missing_group(self, criterion, generic, members):
-        """The same field missing from several list items: one line naming the items."""
+    def _missing_group(self, criterion, generic, members, by_section=False):
+        """The same field missing from several list items: one line naming the items (by_section:
+        every missing field of one record section, one line)."""
         paths = [self.graph.nodes[m]["path"] for m in members]
         absent = all(self.graph.nodes[m]["absent"] for m in members)
         cites = []
@@ -115,8 +125,12 @@ class _Condenser:
                 if cite and cite not in cites:
                     cites.append(cite)
         first = self.graph.nodes[members[0]]
-        items = ", ".join(_ITEM_INDEX.findall(p)[0] if _ITEM_INDEX.findall(p) else p for p in paths)
-        label = self.words.missing_read_by(f"{generic} of items {items}", absent, _shorten(cites))
+        if by_section:
+            fields = list(dict.fromkeys(_ITEM.sub("[]", p) for p in paths))
+            label = self.words.missing_read_by(", ".join(fields), absent, _shorten(cites))
+        else:
+            items = ", ".join(_ITEM_INDEX.findall(p)[0] if _ITEM_INDEX.findall(p) else p for p in paths)
+            label = self.words.missing_read_by(f"{generic} of items {items}", absent, _shorten(cites))
         nid = f"missing:{first['cite']}:{criterion}:{generic}"
         self.add(nid, kind="missing", label=label, cite=first["cite"], path=generic, paths=paths, absent=absent)
         return nid
@@ -217,7 +231,7 @@ class _Condenser:
         elif data["kind"] == "aggregate":
             label = data.get("shown") or data["label"]
         else:
-            label = data["label"]
+            label = self.words.decided(data["pred"], tuple(data["args"])) if data["pred"].startswith("crit_") else data["label"]
             body = self.children(node, {"body"})
             if len(body) == 1 and self.graph.nodes[body[0][0]]["kind"] == "aggregate":
                 label = self.graph.nodes[body[0][0]].get("shown") or label

@@ -180,6 +180,7 @@ DERIVED_PHRASES = {
     "latest_ecog_by": "latest ECOG/WHO grade by {0}: {1} (on {2})",
     "line_head": "regimen {0} belongs to the line started by {1}",
     "line_number": "regimen {0} is in line {1}",
+    "life_expectancy_beyond": "life expectancy beyond {0} months",
 }
 
 # Aggregate functions: what they count or pick.
