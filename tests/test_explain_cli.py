@@ -33,7 +33,10 @@ def test_tree_is_the_default_and_reads_top_down():
     assert lines[0].startswith("TAORMINA (NCT05377047), patient EX-002 as of 2026-11-23: INELIGIBLE")
     assert lines[1].startswith("  I3 FAIL (inclusion)")
     # condensed by default: the count, the lesions counted once each, the comparison in words
-    assert lines[2] == "    I3 not met  [rules/trials/taormina.yaml:93]"
+    from reasoner.logic.rulebook import rulebook
+
+    fired = next(c for c in rulebook().trial("taormina").criterion("I3").lacks if "(N > 5)" in c.text)
+    assert lines[2] == f"    I3 not met  [{fired.where}]"
     assert lines[3] == "      6 metastatic lesions  [rules/lib/lesions.dl:14]"
     assert f"        lesion M6 in brain  [{INELIGIBLE}: metastases[5]]" in lines
     assert "      6 > 5" in lines and "(N > 5)" not in out
