@@ -20,10 +20,12 @@ from markdown_it import MarkdownIt
 from reasoner import __version__
 from reasoner.cli.main import main
 from reasoner.cli.report import render
+from reasoner.explain.condense import condense
 from reasoner.explain.graph import explain
 from reasoner.logic.rulebook import rulebook
 from reasoner.pipeline import load_input
 from reasoner.render.graph_export import to_document
+from reasoner.render.provenance import code_sha256
 from tests.conftest import EXAMPLE, ROOT
 
 INELIGIBLE = "facts/patients/ineligible-taormina.yaml"
@@ -89,12 +91,18 @@ def test_html_header_names_patient_date_versions_hashes_trials_and_command():
     html = report(INELIGIBLE, "html", ("taormina", "oligami"))
     book = rulebook()
     sha = hashlib.sha256((ROOT / INELIGIBLE).read_bytes()).hexdigest()
-    header = html.split("</header>")[0]
+    assert html.index('<section id="summary">') < html.index('<section id="header">')    # summary first
+    header = html.split('<section id="header">')[1].split("</section>")[0]
     text = unescape(re.sub(r"<[^>]+>", " ", header))
+    from importlib.metadata import version
+
+    from reasoner.render.provenance import code_sha256
     for expected in ("EX-002", "Example Patient Two", AS_OF, __version__, book.sha256, sha, INELIGIBLE,
                      "TAORMINA", "NCT05377047", book.trial("taormina").version,
-                     "OLIGAMI", "NCT06135714", book.trial("oligami").version):
+                     "OLIGAMI", "NCT06135714", book.trial("oligami").version,
+                     code_sha256(), f"pyDatalog {version('pyDatalog')}", f"networkx {version('networkx')}"):
         assert expected in text, expected
+    assert "What-if overrides" not in text        # none for a plain report
     command = f"eligo report {INELIGIBLE} --trial taormina --trial oligami --as-of {AS_OF} --format html"
     assert f'<code class="command" id="command">{command}</code>' in header
 
@@ -119,26 +127,34 @@ def test_html_eligible_summary_says_all_criteria_pass():
     assert "all 27 criteria pass" in row
 
 
-def test_html_lists_every_criterion_with_text_reading_rule_outcome_and_tree():
+def test_html_deciding_criteria_first_with_the_clause_that_fired_then_the_others_in_a_table():
     html = report(INELIGIBLE, "html")
     trial = rulebook().trial("taormina")
-    anchors = re.findall(r'<article class="criterion c-(\w+)" id="t-taormina-(\w+)">', html)
-    assert [cid for _, cid in anchors] == [c.id for c in trial.criteria]
-    assert {cid for outcome, cid in anchors if outcome == "fail"} == {"I3", "E2", "E4"}
+    articles = re.findall(r'<article class="criterion c-(\w+)" id="t-taormina-(\w+)">', html)
+    rows = re.findall(r'<tr class="criterion-row c-(\w+)" id="t-taormina-(\w+)">', html)
+    assert articles == [("fail", "I3"), ("fail", "E2"), ("fail", "E4")]
+    assert [cid for _o, cid in rows] == [c.id for c in trial.criteria if c.id not in ("I3", "E2", "E4")]
+    assert {o for o, _cid in rows} == {"pass"}
+    assert html.index('id="t-taormina-E4"') < html.index('<table class="criteria">')
     i3 = article(html, "t-taormina-I3")
     crit = trial.criterion("I3")
+    fired = next(c for c in crit.lacks if "(N > 5)" in c.text)
     assert "I3 &middot; inclusion &middot;" in i3 and '<span class="outcome o-fail">FAIL</span>' in i3
     assert '<span class="mark">deciding</span>' in i3
     assert " ".join(crit.text.split()) in unescape(i3)
     assert " ".join(crit.reading.split()) in unescape(i3)
-    assert f"<code>{crit.file}:{crit.line}</code>" in i3
-    tree = i3.split('<details class="derivation">')[1]
-    assert "6 metastatic lesions: M1, M2, M3, M4, M5, M6" in tree
-    assert f"[{INELIGIBLE}: metastases[5]]" in tree
-    assert "6 &gt; 5  (N &gt; 5)" in tree
-    # a criterion that does not decide the verdict still shows its proof
-    i2 = article(html, "t-taormina-I2")
-    assert "deciding" not in i2 and "age 62 years" in i2
+    assert f"<dt>Rule that fired</dt><dd><code>{fired.where}</code></dd>" in i3 and fired.where != f"{crit.file}:{crit.line}"
+    facts = unescape(i3.split("<dt>Key facts</dt>")[1].split("</dd>")[0])
+    assert "6 metastatic lesions [rules/lib/lesions.dl:" in re.sub(r"<[^>]+>", "", facts)
+    assert "6 > 5" in facts and "N > 5" not in facts
+    tree = unescape(i3.split('<details class="derivation">')[1])
+    assert f"[{INELIGIBLE}: metastases[5]]" in tree and "lesion M6 in brain" in tree
+    # a criterion that does not decide the verdict: one row, its fired clause, its proof folded in the row
+    i2 = re.search(r'<tr class="criterion-row c-pass" id="t-taormina-I2">(.*?)</tr>', html, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", i2, re.S)
+    assert cells[0] == "I2" and "Age" in cells[1] and cells[2] == "pass"
+    assert cells[3] == f"<code>{trial.criterion('I2').holds[0].where}</code>"
+    assert '<details class="derivation">' in cells[4] and "age 62 years" in cells[4]
 
 
 def test_html_unknown_criterion_lists_missing_inputs_and_tree():
@@ -155,7 +171,15 @@ def test_html_unknown_criterion_lists_missing_inputs_and_tree():
 
 
 def test_html_repeated_node_links_to_its_first_showing():
-    html = report(INELIGIBLE, "html", ("nct04646564", "taormina", "cosmo", "oligami"))
+    """Condensed proofs rarely repeat a node; the full graph (shared sub-proofs) does, and a report
+    built on it links each repeat to its first showing."""
+    from reasoner.pipeline import judge
+    from reasoner.render.html import render_html
+    from reasoner.render.report_model import build_report
+
+    record = load_input(INELIGIBLE, AS_OF_DATE)
+    ids = ["nct04646564", "taormina", "cosmo", "oligami"]
+    html = render_html(build_report(judge(record, ids), explain(record, ids)))
     links = re.findall(r'<a class="repeat" href="#([^"]+)">\(as above\)</a>', html)
     assert links, "no repeated node in the examples any more: pick another record"
     ids = set(re.findall(r' id="([^"]+)"', html))
@@ -180,7 +204,8 @@ def test_html_is_self_contained_no_script_no_fetch():
 def test_html_print_css_expands_trees_and_breaks_pages_between_trials():
     css = report(INELIGIBLE, "html").split("<style>")[1].split("</style>")[0]
     printing = css.split("@media print")[1]
-    assert "details::details-content { content-visibility: visible; display: contents; }" in printing
+    assert ".criterion details.derivation::details-content { content-visibility: visible; display: contents; }" in printing
+    assert "table.criteria td.proof, table.criteria th:last-child { display: none; }" in printing
     assert "section.trial { break-before: page;" in printing
 
 
@@ -215,18 +240,23 @@ def test_markdown_sections_and_nested_tree():
     text = report(INELIGIBLE, "md")
     assert text.startswith("# Eligibility report: EX-002\n")
     assert "## Header" in text and "## Summary" in text and "## TAORMINA: INELIGIBLE" in text
+    assert text.index("## Summary") < text.index("## Header")
     assert "| TAORMINA | NCT05377047 |  | INELIGIBLE | I3, E2, E4 | 24 / 3 / 0 |" in text
     assert f"eligo report {INELIGIBLE} --trial taormina --as-of {AS_OF} --format md\n" in text
-    i3 = text.split("### I3 inclusion: FAIL (deciding)")[1].split("### ")[0]
-    assert f"- **Rule:** `{_i3_cite()}`" in i3
+    assert text.index("### Deciding criteria") < text.index("#### I3 inclusion: FAIL (deciding)") < text.index("### Other criteria")
+    i3 = text.split("#### I3 inclusion: FAIL (deciding)")[1].split("#### ")[0]
+    fired = next(c for c in rulebook().trial("taormina").criterion("I3").lacks if "(N > 5)" in c.text)
+    assert f"- **Rule that fired:** `{fired.where}`" in i3
+    assert "- **Key facts:**\n  - 6 metastatic lesions [`rules/lib/lesions.dl:14`]\n" in i3
     lines = i3.splitlines()
     top = next(i for i, line in enumerate(lines) if line.startswith("  - I3 not met"))
     assert lines[top + 1].startswith("    - 6 metastatic lesions")
-    assert lines[top + 2].startswith("      - 6 metastatic lesions: M1, M2, M3, M4, M5, M6")
+    assert lines[top + 2].startswith("      - lesion M1 in bone")
+    assert re.search(r"^\| I2 \| Age ≥18 years old\\?\. \| pass \| `rules/trials/taormina\.yaml:\d+` \|$", text, re.M)
     rendered = MarkdownIt("commonmark").enable("table").render(text)
-    # the tree is a list nested in lists, three levels deep at least
-    assert re.search(r"<li>I3 not met.*?<ul>\s*<li>6 metastatic lesions.*?<ul>\s*<li>6 metastatic lesions: M1", rendered, re.S)
-    assert rendered.count("<table>") == 1
+    # the tree is a list nested in lists, three levels deep
+    assert re.search(r"<li>I3 not met.*?<ul>\s*<li>6 metastatic lesions.*?<ul>\s*<li>lesion M1 in bone", rendered, re.S)
+    assert rendered.count("<table>") == 2     # the summary, the other criteria
 
 
 # -- JSON ------------------------------------------------------------------------------------------
@@ -235,8 +265,11 @@ def test_json_embeds_the_explanation_graph_in_its_documented_format():
     doc = json.loads(report(INELIGIBLE, "json", ("taormina", "oligami")))
     assert doc["schema_version"] == 1 and doc["document"] == "eligo-report"
     assert doc["command"] == f"eligo report {INELIGIBLE} --trial taormina --trial oligami --as-of {AS_OF} --format json"
-    graph = explain(load_input(INELIGIBLE, AS_OF_DATE), ["taormina", "oligami"])
+    graph = condense(explain(load_input(INELIGIBLE, AS_OF_DATE), ["taormina", "oligami"]))
     assert doc["explanation"] == json.loads(json.dumps(to_document(graph)))
+    assert doc["explanation"]["condensed"] is True
+    assert doc["code_sha256"] == code_sha256() and doc["dependencies"]["pyDatalog"] == "0.22.4"
+    assert doc["overrides"] == []
     assert doc["explanation"]["document"] == "eligo-explanation"
     nodes = {n["id"] for n in doc["explanation"]["nodes"]}
     assert [(t["trial"], t["stage"], t["verdict"]) for t in doc["trials"]] == [
@@ -245,6 +278,9 @@ def test_json_embeds_the_explanation_graph_in_its_documented_format():
     assert taormina["deciding"] == ["I3", "E2", "E4"] and taormina["node"] in nodes
     i3 = next(c for c in taormina["criteria"] if c["id"] == "I3")
     assert i3["outcome"] == "fail" and i3["deciding"] is True and i3["cite"] == _i3_cite()
+    fired = next(c for c in rulebook().trial("taormina").criterion("I3").lacks if "(N > 5)" in c.text)
+    assert i3["rule"] == fired.where
+    assert i3["key_facts"][0] == {"label": "6 metastatic lesions", "cite": "rules/lib/lesions.dl:14"}
     assert i3["text"].startswith("OMBC defined as 1-5 metastases") and i3["reading"]
     assert all(c["node"] in nodes for t in doc["trials"] for c in t["criteria"])
 
@@ -336,7 +372,7 @@ def test_hostile_record_shows_as_text_in_html(hostile):
     parsed = parse(html)
     assert {t for t, _ in parsed.tags} <= {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
                                            "dl", "dt", "dd", "code", "br", "section", "table", "thead", "tbody", "tr",
-                                           "th", "td", "a", "p", "span", "article", "details", "summary", "ul", "li"}
+                                           "th", "td", "a", "p", "span", "article", "details", "summary", "ul", "li", "div"}
     text = parsed.plain()
     for value in (HOSTILE_ID, HOSTILE_NAME, HOSTILE_LESION, str(hostile)):
         assert value in text
@@ -344,16 +380,21 @@ def test_hostile_record_shows_as_text_in_html(hostile):
 
 
 def test_hostile_record_shows_as_text_in_markdown(hostile):
+    data = yaml.safe_load(hostile.read_text())
+    data["metastases"][0]["organ"] = "brain"      # E2 fails: the hostile lesion is a key fact
+    data["metastases"][0].pop("site", None)
+    hostile.write_text(yaml.safe_dump(data, sort_keys=False))
     text = report(hostile, "md")
     rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
     tags = {t for t, _ in parse(rendered).tags}
-    assert tags <= {"h1", "h2", "h3", "ul", "li", "p", "strong", "em", "code", "pre", "table", "thead", "tbody",
+    assert tags <= {"h1", "h2", "h3", "h4", "ul", "li", "p", "strong", "em", "code", "pre", "table", "thead", "tbody",
                     "tr", "th", "td"}
     plain = parse(rendered).plain()
-    for value in (HOSTILE_ID, HOSTILE_NAME, f"lesion {HOSTILE_LESION} in bone", str(hostile)):
+    for value in (HOSTILE_ID, HOSTILE_NAME, f"lesion {HOSTILE_LESION} in brain", str(hostile)):
         assert value in plain
     # the summary table keeps its six columns
-    assert all(len(re.findall(r"<td>", row)) == 6 for row in re.findall(r"<tr>(.*?)</tr>", rendered.split("<tbody>")[1], re.S))
+    summary = rendered.split("<tbody>")[1].split("</tbody>")[0]
+    assert all(len(re.findall(r"<td>", row)) == 6 for row in re.findall(r"<tr>(.*?)</tr>", summary, re.S))
 
 
 @pytest.mark.parametrize("value", ["a\nb", "# not a heading", "1. not a list", "- nor this", "> nor a quote",

@@ -42,6 +42,17 @@ PROBE = """<script>
   out.openAfter = details.open;
   out.treeVisibleAfter = tree.checkVisibility();
   out.textAfter = crit.innerText;
+  var row = document.getElementById('t-taormina-I2');
+  var rowDetails = row.querySelector('details.derivation');
+  out.rowCells = Array.prototype.map.call(row.cells, function (c) { return c.innerText; });
+  out.rowOpenBefore = rowDetails.open;
+  out.rowTreeVisibleBefore = rowDetails.querySelector('ul.tree').checkVisibility();
+  rowDetails.querySelector('summary').click();
+  out.rowTreeVisibleAfter = rowDetails.querySelector('ul.tree').checkVisibility();
+  out.rowTextAfter = row.innerText;
+  out.order = Array.prototype.map.call(document.querySelectorAll('#t-taormina article.criterion, #t-taormina tr.criterion-row'),
+    function (e) { return e.id; });
+  out.firstSection = document.querySelector('body > section').id;
   out.h1 = document.querySelector('h1').innerText;
   out.scripts = document.scripts.length;
   out.images = document.images.length;
@@ -101,14 +112,23 @@ def test_summary_shows_verdicts_and_clicking_a_criterion_shows_its_tree(tmp_path
         ("OLIGAMI", "secondary", "INDETERMINATE", rows[2][4]),
     ]
     assert rows[2][4].startswith("S1, S2")
-    # collapsed at first: the criterion's text shows, its tree does not
+    assert seen["firstSection"] == "summary"                  # the summary comes first
+    # deciding criteria first, then the others as table rows, each in protocol order
+    assert seen["order"][:3] == ["t-taormina-I3", "t-taormina-E2", "t-taormina-E4"]
+    assert "t-taormina-I2" in seen["order"][3:] and len(seen["order"]) == 27
+    # a deciding criterion: text, fired clause and key facts show; its proof is folded
     assert seen["openBefore"] is False and seen["treeVisibleBefore"] is False
     assert "OMBC defined as 1-5 metastases" in seen["textBefore"]
-    assert "6 metastatic lesions: M1" not in seen["textBefore"]
+    assert "6 metastatic lesions" in seen["textBefore"] and "Rule that fired" in seen["textBefore"]
+    assert "lesion M6 in brain" not in seen["textBefore"]
     # one click on the summary expands it
     assert seen["openAfter"] is True and seen["treeVisibleAfter"] is True
-    assert "6 metastatic lesions: M1, M2, M3, M4, M5, M6" in seen["textAfter"]
     assert "lesion M6 in brain" in seen["textAfter"]
+    # a passing criterion: one row (id, text, outcome, rule line), its proof folded until clicked
+    assert seen["rowCells"][0] == "I2" and seen["rowCells"][2].lower() == "pass"
+    assert seen["rowCells"][3].startswith("rules/trials/taormina.yaml:")
+    assert seen["rowOpenBefore"] is False and seen["rowTreeVisibleBefore"] is False
+    assert seen["rowTreeVisibleAfter"] is True and "age 62 years" in seen["rowTextAfter"]
     assert seen["scripts"] == 1 and seen["images"] == 0
 
 
@@ -132,17 +152,33 @@ def test_content_security_policy_blocks_any_script(tmp_path):
     assert seen is None
 
 
-def test_print_expands_every_tree_and_starts_each_trial_on_a_new_page(tmp_path):
-    pdftotext = tool("pdftotext")
-    page = write_report(tmp_path, ROOT / INELIGIBLE, "print.html")
-    pdf = tmp_path / "print.pdf"
+def print_pdf(tmp_path, page):
+    pdf = tmp_path / (page.stem + ".pdf")
     chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
-    text = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, check=True, timeout=120).stdout.decode()
-    pages = [p.strip() for p in text.split("\f")]
-    # trees are collapsed on screen, yet printed: labels from deep inside them are on paper
-    for label in ("lesion M6 in brain", "6 metastatic lesions: M1, M2, M3, M4, M5, M6"):
-        assert label in " ".join(text.split()), label
-    firsts = [p.splitlines()[0] for p in pages if p]
+    text = subprocess.run([tool("pdftotext"), str(pdf), "-"], capture_output=True, check=True, timeout=120).stdout.decode()
+    info = subprocess.run([tool("pdfinfo"), str(pdf)], capture_output=True, check=True, timeout=60).stdout.decode()
+    return text, int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
+def test_print_shows_deciding_proofs_and_leaves_the_others_folded(tmp_path):
+    text, _pages = print_pdf(tmp_path, write_report(tmp_path, ROOT / INELIGIBLE, "print.html"))
+    flat = " ".join(text.split())
+    # a deciding criterion's proof is printed without a click, a passing one's is not
+    assert "lesion M6 in brain" in flat and "6 metastatic lesions" in flat
+    assert "age 62 years" not in flat
     for heading in ("TAORMINA — NCT05377047", "OLIGAMI (primary) — NCT06135714", "OLIGAMI (secondary) — NCT06135714"):
-        assert heading in firsts, (heading, firsts)
-        assert sum(heading in p for p in pages) == 1
+        assert sum(heading in line for line in text.splitlines()) == 1, heading
+
+
+@pytest.mark.parametrize("name", ["indeterminate-nct04646564", "eligible-nct04646564", "indeterminate-cosmo",
+                                  "ineligible-taormina"])
+def test_one_patient_and_all_five_trials_print_on_at_most_ten_pages(tmp_path, name):
+    """The examples that print longest (every trial, as many deciding criteria as any example)."""
+    html = render(load_input(ROOT / "facts" / "patients" / f"{name}.yaml", AS_OF), [], "html")
+    page = tmp_path / f"{name}.html"
+    page.write_text(html, encoding="utf-8")
+    text, pages = print_pdf(tmp_path, page)
+    assert pages <= 10, pages
+    assert "Summary" in text.split("\f")[0]
+    for trial in ("COSMO", "NCT04158843", "NCT04646564", "OLIGAMI", "TAORMINA"):
+        assert trial in text

@@ -2,8 +2,10 @@
 
 Every piece of text goes through html.escape (record values reach the report through the patient
 id, the file name and the graph's labels); a Content-Security-Policy meta tag forbids scripts and
-fetches as a second line of defence. Trees collapse with <details>; print CSS expands them and
-starts each trial on a new page.
+fetches as a second line of defence. The summary comes first; per trial, the criteria that decide
+against the patient with the clause that fired and its key facts, then the others in a compact
+table. Proofs fold with <details>; print CSS prints the deciding criteria's proofs, leaves the
+others' out (their rule line is in the table), and starts each trial on a new page.
 """
 
 from html import escape
@@ -59,14 +61,37 @@ ul.tree li.leaf::before { content: "\\2022"; color: var(--muted); margin: 0 .35r
 .k-comparison > .label { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .9em; }
 .repeat { color: var(--muted); font-style: italic; }
 section.trial { margin-top: 2.5rem; }
+ul.facts { margin: 0; padding-left: 1.1rem; }
+table.criteria td.text { max-width: 34rem; }
+table.criteria td.proof details > summary { font-weight: 400; color: var(--muted); }
+table.criteria td.proof { min-width: 9rem; }
+@page { size: A4; margin: 12mm; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
-  section.trial { break-before: page; margin-top: 0; }
-  details::details-content { content-visibility: visible; display: contents; }
-  details > summary { list-style: none; }
-  details > summary::-webkit-details-marker { display: none; }
+  body { max-width: none; padding: 0; font-size: 8pt; line-height: 1.25; }
+  h1 { font-size: 13pt; margin-bottom: .2rem; }
+  h2 { font-size: 11pt; margin: .5rem 0 .2rem; break-after: avoid; }
+  h3 { font-size: 9pt; margin: .3rem 0 .1rem; break-after: avoid; }
+  section.trial { margin-top: .8rem; }
+  th, td { padding: .05rem .25rem; }
+  .criterion { padding: .1rem .4rem; margin: .2rem 0; break-inside: auto; border-left-width: 3px; font-size: 7.5pt; }
+  .criterion h3 { break-after: avoid; }
+  .criterion dd.reading { display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
+  .criterion h3 { margin: 0; }
+  .criterion dl { grid-template-columns: 6rem 1fr; gap: 0 .6rem; margin: 0; }
+  table.criteria { font-size: 7.5pt; margin: .2rem 0 .4rem; }
+  .criterion dd ul, ul.facts { padding-left: .9rem; }
+  .criterion dd ul.missing li { display: inline; }
+  .criterion dd ul.missing li + li::before { content: ", "; }
+  .criterion details.derivation::details-content { content-visibility: visible; display: contents; }
+  .criterion details > summary { list-style: none; }
+  .criterion details > summary::-webkit-details-marker { display: none; }
+  .criterion.c-unknown details.derivation { display: none; }
+  table.criteria td.proof, table.criteria th:last-child { display: none; }
+  table.criteria td.text { max-width: none; }
+  table.criteria .clamp { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+  table.criteria tr { break-inside: avoid; }
+  dl.meta { font-size: 7.5pt; }
   a { color: inherit; text-decoration: none; }
-  .criterion { break-inside: auto; }
 }
 """.strip()
 
@@ -93,8 +118,9 @@ def render_html(report):
         f"<style>\n{CSS}\n</style>",
         "</head>",
         "<body>",
-        _header(report),
+        f'<header><h1>{esc(WORDS["title"])}: {esc(report.patient)}</h1></header>',
         _summary(report),
+        _header(report),
     ]
     for trial in report.trials:
         parts.append(_trial(trial))
@@ -113,9 +139,14 @@ def _header(report):
         (WORDS["ruleset_sha256"], f"<code>{esc(report.ruleset_sha256)}</code>"),
         (WORDS["rules"], f"<code>{esc(report.rules)}</code>"),
         (WORDS["tool_version"], esc(report.tool_version)),
+        (WORDS["code_sha256"], f"<code>{esc(report.code_sha256)}</code>"),
+        (WORDS["dependencies"], esc(", ".join(f"{name} {version}" for name, version in report.dependencies))),
         (WORDS["trials"], "<br>".join(_trial_line(t) for t in _unique_trials(report))),
         (WORDS["command"], f'<code class="command" id="command">{esc(report.command(FORMAT))}</code>'),
     ]
+    if report.overrides:
+        rows.append((WORDS["overrides"], '<ul class="warnings">' + "".join(f"<li>{esc(o)}</li>" for o in report.overrides)
+                     + "</ul>"))
     if report.warnings:
         rows.append((WORDS["warnings"], '<ul class="warnings">' + "".join(f"<li>{esc(w)}</li>" for w in report.warnings)
                      + "</ul>"))
@@ -123,8 +154,8 @@ def _header(report):
         rows.append((WORDS["set_aside"], '<ul class="warnings">' + "".join(
             f"<li><code>{esc(e.path)}</code> {esc(e.date.isoformat())}: {esc(e.why)}</li>" for e in report.set_aside) + "</ul>"))
     body = "\n".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
-    return (f'<header>\n<h1>{esc(WORDS["title"])}: {esc(report.patient)}</h1>\n'
-            f'<dl class="meta">\n{body}\n</dl>\n</header>')
+    return (f'<section id="header">\n<h2>{esc(WORDS["header"])}</h2>\n'
+            f'<dl class="meta">\n{body}\n</dl>\n</section>')
 
 
 def _unique_trials(report):
@@ -181,30 +212,66 @@ def _trial(trial):
                        for name, value in trial.strata)
         parts.append(f'<h3>{esc(WORDS["strata"])}</h3>\n<table class="strata"><thead><tr><th>{esc(WORDS["stratum"])}'
                      f'</th><th>{esc(WORDS["value"])}</th></tr></thead><tbody>{rows}</tbody></table>')
-    parts.append(f'<h3>{esc(WORDS["criteria"])}</h3>')
-    for crit in trial.criteria:
-        parts.append(_criterion(crit))
+    shown = [c for c in trial.criteria if c.deciding and c.outcome != "pass"]
+    if shown:
+        parts.append(f'<h3>{esc(WORDS["deciding_criteria"])}</h3>')
+        parts += [_criterion(crit) for crit in shown]
+    others = [c for c in trial.criteria if c not in shown]
+    if others:
+        parts.append(f'<h3>{esc(WORDS["other_criteria"] if shown else WORDS["criteria"])}</h3>')
+        parts.append(_compact(others))
     parts.append("</section>")
     return "\n".join(parts)
 
 
 def _criterion(crit):
+    """A deciding criterion: its text, reading, the clause that fired, its key facts inline, and the
+    proof folded."""
     mark = f'<span class="mark">{esc(WORDS["deciding_mark"])}</span>' if crit.deciding else ""
-    rows = [(WORDS["text"], esc(crit.text)), (WORDS["reading"], esc(crit.reading)),
-            (WORDS["rule"], f'<code>{esc(crit.cite)}</code>')]
+    rows = [(WORDS["text"], esc(crit.text)), (WORDS["reading"], esc(crit.reading), "reading"),
+            (WORDS["rule_fired"] if crit.outcome != "unknown" else WORDS["rule"], f'<code>{esc(crit.rule)}</code>')]
+    if crit.facts:
+        rows.append((WORDS["key_facts"], '<ul class="facts">' + "".join(f"<li>{_label(label, cite)}</li>" for label, cite in crit.facts)
+                     + "</ul>"))
     if crit.missing:
-        rows.append((WORDS["missing"], "<ul>" + "".join(f"<li><code>{esc(p)}</code></li>" for p in crit.missing) + "</ul>"))
-    body = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
+        rows.append((WORDS["missing"], '<ul class="missing">' + "".join(f"<li><code>{esc(p)}</code></li>" for p in crit.missing)
+                     + "</ul>"))
+    body = "".join(f"<dt>{esc(row[0])}</dt><dd{_class(row)}>{row[1]}</dd>" for row in rows)
+    return (f'<article class="criterion c-{esc(crit.outcome)}" id="{esc(crit.anchor)}">\n'
+            f'<h3>{esc(crit.id)} &middot; {esc(crit.kind)} &middot; '
+            f'<span class="outcome o-{esc(crit.outcome)}">{esc(crit.outcome_word)}</span>{mark}</h3>\n'
+            f"<dl>{body}</dl>\n{_proof(crit)}\n</article>")
+
+
+def _class(row):
+    return f' class="{row[2]}"' if len(row) > 2 else ""
+
+
+def _proof(crit):
     ids = _Ids(crit.anchor)
     tree = (f'<ul class="tree">\n{_nodes(crit.tree, ids)}\n</ul>' if crit.tree
             else f'<p class="repeat">{esc(WORDS["empty_tree"])}</p>')
     size = sum(node.size() for node in crit.tree)
-    return (f'<article class="criterion c-{esc(crit.outcome)}" id="{esc(crit.anchor)}">\n'
-            f'<h3>{esc(crit.id)} &middot; {esc(crit.kind)} &middot; '
-            f'<span class="outcome o-{esc(crit.outcome)}">{esc(crit.outcome_word)}</span>{mark}</h3>\n'
-            f"<dl>{body}</dl>\n"
-            f'<details class="derivation"><summary>{esc(WORDS["tree"])} ({size})</summary>\n{tree}\n</details>\n'
-            "</article>")
+    return f'<details class="derivation"><summary>{esc(WORDS["tree"])} ({size})</summary>\n{tree}\n</details>'
+
+
+def _compact(criteria):
+    """The criteria that do not decide against the patient: one row each (id, text, outcome, the
+    rule line that fired), the proof folded in the row."""
+    head = "".join(f"<th>{esc(WORDS[k])}</th>" for k in ("criterion_id", "text", "outcome", "rule", "proof"))
+    rows = []
+    for crit in criteria:
+        rows.append(f'<tr class="criterion-row c-{esc(crit.outcome)}" id="{esc(crit.anchor)}">'
+                    f'<td>{esc(crit.id)}</td><td class="text"><div class="clamp">{esc(crit.text)}</div></td>'
+                    f'<td class="outcome o-{esc(crit.outcome)}">{esc(crit.outcome_word)}</td>'
+                    f'<td><code>{esc(crit.rule)}</code></td><td class="proof">{_proof(crit)}</td></tr>')
+    return (f'<table class="criteria">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
+            + "\n</tbody>\n</table>")
+
+
+def _label(label, cite):
+    cite = f' <span class="cite">[{esc(cite)}]</span>' if cite else ""
+    return f'<span class="label">{esc(label)}</span>{cite}'
 
 
 class _Ids:
@@ -225,8 +292,7 @@ def _nodes(nodes, ids):
 
 
 def _text(node):
-    cite = f' <span class="cite">[{esc(node.cite)}]</span>' if node.cite else ""
-    return f'<span class="label">{esc(node.label)}</span>{cite}'
+    return _label(node.label, node.cite)
 
 
 def _node(node, ids):

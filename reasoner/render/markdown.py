@@ -52,8 +52,8 @@ def cell(text):
 
 def render_markdown(report):
     lines = [f"# {md(WORDS['title'])}: {md(report.patient)}", ""]
-    lines += _header(report)
     lines += _summary(report)
+    lines += _header(report)
     for trial in report.trials:
         lines += _trial(trial)
     while lines and lines[-1] == "":
@@ -72,6 +72,8 @@ def _header(report):
         (WORDS["ruleset_sha256"], code(report.ruleset_sha256)),
         (WORDS["rules"], code(report.rules)),
         (WORDS["tool_version"], md(report.tool_version)),
+        (WORDS["code_sha256"], code(report.code_sha256)),
+        (WORDS["dependencies"], md(", ".join(f"{name} {version}" for name, version in report.dependencies))),
     ]
     lines = [f"## {md(WORDS['header'])}", ""]
     lines += [f"- **{md(k)}:** {v}" for k, v in rows]
@@ -82,6 +84,9 @@ def _header(report):
             continue
         seen.add(trial.trial)
         lines.append(f"  - {md(trial.name, lead=True)}: {_trial_facts(trial)}")
+    if report.overrides:
+        lines.append(f"- **{md(WORDS['overrides'])}:**")
+        lines += [f"  - {md(o, lead=True)}" for o in report.overrides]
     if report.warnings:
         lines.append(f"- **{md(WORDS['warnings'])}:**")
         lines += [f"  - {md(w, lead=True)}" for w in report.warnings]
@@ -116,8 +121,18 @@ def _trial(trial):
         lines += [f"| {cell(name)} | {cell(WORDS['strata_unknown'] if value is None else value)} |"
                   for name, value in trial.strata]
         lines.append("")
-    for crit in trial.criteria:
-        lines += _criterion(crit)
+    shown = [c for c in trial.criteria if c.deciding and c.outcome != "pass"]
+    if shown:
+        lines += [f"### {md(WORDS['deciding_criteria'])}", ""]
+        for crit in shown:
+            lines += _criterion(crit)
+    others = [c for c in trial.criteria if c not in shown]
+    if others:
+        cols = ("criterion_id", "text", "outcome", "rule")
+        lines += [f"### {md(WORDS['other_criteria'] if shown else WORDS['criteria'])}", "",
+                  "| " + " | ".join(md(WORDS[c]) for c in cols) + " |", "|" + "---|" * len(cols)]
+        lines += [f"| {cell(c.id)} | {cell(c.text)} | {cell(c.outcome_word)} | {code(c.rule)} |" for c in others]
+        lines.append("")
     return lines
 
 
@@ -131,10 +146,13 @@ def _trial_facts(trial):
 
 def _criterion(crit):
     mark = f" ({md(WORDS['deciding_mark'])})" if crit.deciding else ""
-    lines = [f"### {md(crit.id)} {md(crit.kind)}: {md(crit.outcome_word)}{mark}", "",
+    lines = [f"#### {md(crit.id)} {md(crit.kind)}: {md(crit.outcome_word)}{mark}", "",
              f"- **{md(WORDS['text'])}:** {md(crit.text)}",
              f"- **{md(WORDS['reading'])}:** {md(crit.reading)}",
-             f"- **{md(WORDS['rule'])}:** {code(crit.cite)}"]
+             f"- **{md(WORDS['rule_fired'])}:** {code(crit.rule)}"]
+    if crit.facts:
+        lines.append(f"- **{md(WORDS['key_facts'])}:**")
+        lines += [f"  - {md(label, lead=True)}" + (f" [{code(cite)}]" if cite else "") for label, cite in crit.facts]
     if crit.missing:
         lines.append(f"- **{md(WORDS['missing'])}:** " + ", ".join(code(p) for p in crit.missing))
     lines.append(f"- **{md(WORDS['tree'])}:**")

@@ -25,7 +25,8 @@ def report_document(report):
         details = {c.id: c for c in section.criteria}
         for crit in entry["criteria"]:
             c = details[crit["id"]]
-            crit.update({"text": c.text, "reading": c.reading, "cite": c.cite, "deciding": c.deciding, "node": c.node})
+            crit.update({"text": c.text, "reading": c.reading, "cite": c.cite, "rule": c.rule, "deciding": c.deciding,
+                         "key_facts": [{"label": label, "cite": cite} for label, cite in c.facts], "node": c.node})
         trials.append(entry)
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
@@ -34,6 +35,8 @@ def report_document(report):
         "patient_name": report.patient_name,
         "as_of": report.as_of,
         "tool_version": report.tool_version,
+        "code_sha256": report.code_sha256,
+        "dependencies": {name: version for name, version in report.dependencies},
         "ruleset_sha256": report.ruleset_sha256,
         "rules": report.rules,
         "input": report.input,
@@ -41,6 +44,7 @@ def report_document(report):
         "command": report.command(FORMAT),
         "import_warnings": list(report.warnings),
         "set_aside": set_aside_document(report.set_aside),
+        "overrides": list(report.overrides),
         "trials": trials,
         "explanation": to_document(report.graph),
     }

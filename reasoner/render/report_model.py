@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..explain.phrasebook import OUTCOME_WORDS
+from .provenance import code_sha256, dependencies
 from .tree import REPEAT
 
 # The report's own headings and notes, shared by the HTML and Markdown layouts.
@@ -20,6 +21,9 @@ WORDS = {
     "name": "Patient name",
     "as_of": "Evaluation date (--as-of)",
     "tool_version": "Eligo version",
+    "code_sha256": "Code SHA-256 (installed reasoner/ package)",
+    "dependencies": "Dependencies",
+    "overrides": "What-if overrides (values set for this report, not the record's)",
     "ruleset_sha256": "Rule set SHA-256",
     "rules": "Rules folder",
     "input": "Input record",
@@ -46,6 +50,12 @@ WORDS = {
     "text": "Protocol text",
     "reading": "Reading used",
     "rule": "Rule",
+    "rule_fired": "Rule that fired",
+    "key_facts": "Key facts",
+    "deciding_criteria": "Deciding criteria",
+    "other_criteria": "Other criteria",
+    "criterion_id": "Criterion",
+    "proof": "Proof",
     "outcome": "Outcome",
     "missing": "Missing inputs",
     "deciding_mark": "deciding",
@@ -78,6 +88,8 @@ class CriterionSection:
     reading: str
     cite: str            # file:line of the criterion in its rule file
     missing: tuple       # record paths, for unknown outcomes
+    rule: str            # file:line of the clause that fired (the criterion's own line when unknown)
+    facts: tuple         # ((label, cite), ...): the fired clause's literals as the proof shows them
     deciding: bool
     node: str            # its node in the explanation graph
     anchor: str
@@ -111,6 +123,9 @@ class Report:
     patient_name: object
     as_of: str
     tool_version: str
+    code_sha256: str
+    dependencies: tuple  # ((distribution, version), ...)
+    overrides: tuple     # what-if overrides the judgement carries (text), if any
     ruleset_sha256: str
     input: str
     input_sha256: str
@@ -143,7 +158,9 @@ def build_report(judgement, graph, warnings=()):
     sections = tuple(_trial_section(graph, tv) for tv in judgement.verdicts)
     return Report(
         patient=record.patient_id, patient_name=record.data["patient"].get("name"),
-        as_of=record.as_of.isoformat(), tool_version=__version__, ruleset_sha256=judgement.book.sha256,
+        as_of=record.as_of.isoformat(), tool_version=__version__, code_sha256=code_sha256(),
+        dependencies=dependencies(), overrides=tuple(str(o) for o in getattr(judgement, "overrides", None) or ()),
+        ruleset_sha256=judgement.book.sha256,
         input=record.filename, input_sha256=record.sha256, trial_ids=trial_ids,
         warnings=tuple(warnings), set_aside=tuple(record.set_aside), trials=sections, graph=graph,
         rules=judgement.book.folder)
@@ -170,10 +187,13 @@ def _criterion_section(graph, outcome, trial_anchor, deciding):
     node = f"criterion:{crit.trial}/{crit.id}"
     data = _node(graph, node)
     _agree(node, data.get("outcome"), outcome.outcome)
+    proofs = [child for child in _children(graph, node) if graph.nodes[child]["kind"] == "rule"]
+    rule = graph.nodes[proofs[0]]["cite"] if proofs else data["cite"]
+    facts = tuple((graph.nodes[c]["label"], graph.nodes[c].get("cite")) for c in _children(graph, proofs[0])) if proofs else ()
     return CriterionSection(
         id=crit.id, kind=crit.kind, outcome=outcome.outcome, outcome_word=OUTCOME_WORDS[outcome.outcome],
         text=data["text"], reading=data["reading"], cite=data["cite"], missing=tuple(outcome.missing),
-        deciding=deciding, node=node, anchor=f"{trial_anchor}-{crit.id}", tree=_subtrees(graph, node, set()))
+        rule=rule, facts=facts, deciding=deciding, node=node, anchor=f"{trial_anchor}-{crit.id}", tree=_subtrees(graph, node, set()))
 
 
 def _node(graph, node):
@@ -213,9 +233,10 @@ def _subtrees(graph, node, seen):
 def report_of(record, trial_ids=(), warnings=()):
     """Judge record, build its explanation graph, and gather both into one Report (warnings: those
     of a FHIR import, which the report lists)."""
+    from ..explain.condense import condense
     from ..explain.graph import explain
     from ..pipeline import judge
 
     judgement = judge(record, list(dict.fromkeys(trial_ids)) or None)
     ids = list(dict.fromkeys(tv.trial.id for tv in judgement.verdicts))
-    return build_report(judgement, explain(record, ids), warnings)
+    return build_report(judgement, condense(explain(record, ids)), warnings)
