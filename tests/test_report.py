@@ -201,12 +201,12 @@ def test_html_is_self_contained_no_script_no_fetch():
     assert "url(" not in html and "@import" not in html and "http://" not in html and "https://" not in html
 
 
-def test_html_print_css_expands_trees_and_breaks_pages_between_trials():
+def test_html_print_css_expands_deciding_trees_and_leaves_the_others_out():
     css = report(INELIGIBLE, "html").split("<style>")[1].split("</style>")[0]
     printing = css.split("@media print")[1]
     assert ".criterion details.derivation::details-content { content-visibility: visible; display: contents; }" in printing
     assert "table.criteria td.proof, table.criteria th:last-child { display: none; }" in printing
-    assert "section.trial { break-before: page;" in printing
+    assert "h2 { font-size: 11pt; margin: .5rem 0 .2rem; break-after: avoid; }" in printing   # a trial heading stays with its content
 
 
 def test_staged_trial_criteria_get_unique_anchors_per_stage():
