@@ -109,7 +109,7 @@ def write(path, text):
 
 
 @click.command("report")
-@click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
+@click.argument("records", nargs=-1, type=click.Path(dir_okay=True, path_type=str))
 @click.option("--trial", "trials", callback=_unique_trials, multiple=True, metavar="ID",
               help="Trial id (repeatable). Default: every trial. See `eligo trials`.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
@@ -122,10 +122,17 @@ def write(path, text):
               help="Where to write: a file, - for stdout, or a folder (existing, or ending in /) that gets "
                    "one report per record named after it (required for several records).")
 @RULES
-def report_command(records, trials, as_of, strict_dates, fmt, output):
+@click.option("--cohort", "cohort", metavar="ROWS.jsonl", type=click.Path(dir_okay=False, path_type=str),
+              help="Instead of records: the cohort report (HTML) of `eligo screen --out ROWS.jsonl`: verdict counts, "
+                   "attrition funnel, each criterion alone, the inputs whose absence leaves most verdicts open.")
+def report_command(records, trials, as_of, strict_dates, fmt, output, cohort):
     """Write an audit report of RECORD(s): header with hashes and the command that reproduces it,
     a summary of verdicts, and every criterion with its protocol text, reading, outcome and
     derivation tree. The same inputs give byte-identical reports."""
+    if cohort:
+        return cohort_command(records, trials, fmt, output, cohort)
+    if not records:
+        raise click.UsageError("expected RECORD... (or --cohort ROWS.jsonl for a cohort report)")
     fmt = output_format(output, fmt)
     planned = targets(records, output, fmt)
     for _record, path in planned:
@@ -138,3 +145,19 @@ def report_command(records, trials, as_of, strict_dates, fmt, output):
         for record, path in planned:
             loaded, warnings = load(record, as_of, strict_dates)
             write(path, render(loaded, list(trials), fmt, warnings))
+
+
+def cohort_command(records, trials, fmt, output, cohort):
+    """`eligo report --cohort ROWS.jsonl [-o FILE.html]`: the cohort report (docs/reports.md)."""
+    from ..logic.rulebook import rulebook
+    from ..screen.cohort_report import cohort_report
+
+    if records or trials:
+        raise click.UsageError("--cohort reads the rows of `eligo screen`: give no RECORD or --trial with it")
+    if output_format(output, fmt) != "html" or _is_folder(output):
+        raise InputError(f"-o {visible(output)}: a cohort report is one HTML page; expected -o FILE.html or -o -")
+    path = None if output == "-" else Path(output)
+    check_outputs([("-o", path)], [("--cohort", cohort)])
+    text = cohort_report(cohort, rulebook())
+    with output_locks([("-o", path)] if path is not None else []):
+        write(path, text)

@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from ..errors import visible
+from ..render.files import check_outputs
 from .options import STRICT_DATES, rules_option
 
 
@@ -57,12 +59,15 @@ def _default_workers():
               help="Continue an interrupted run into the same --out (skips the records it finished).")
 @click.option("--batch-size", type=click.IntRange(1, 10000), default=50, show_default=True, metavar="N",
               help="Records per batch sent to a worker (and per checkpoint).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), metavar="FILE.html",
+              help="Also write the cohort report (HTML: verdict counts, funnel, each criterion alone, missing "
+                   "inputs) of the rows; needs --out FILE.jsonl. Same as `eligo report --cohort FILE.jsonl`.")
 @click.option("--engine", "engine_name", type=click.Choice(["fast", "pydatalog"]), default=None,
               help="fast (default): the rule files compiled bottom-up, ~6.5x faster, checked against pyDatalog by "
                    "the tests and the benchmark; pydatalog: the reference engine that check, explain and report use.")
 @rules_option(expose=True)
 def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, funnel_path, backend, scheduler, resume,
-           batch_size, engine_name, rules):
+           batch_size, engine_name, rules, report_path):
     """Screen a cohort against the trials: one result row per patient, trial and stage.
 
     INPUT is a folder of record files (YAML/JSON, read in name order; hidden files skipped), a
@@ -77,6 +82,13 @@ def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, f
         raise click.UsageError("--scheduler needs --backend dask")
     if resume and not out:
         raise click.UsageError("--resume needs --out FILE")
+    if report_path:
+        if not out or row_format(out, fmt) != "jsonl":
+            raise click.UsageError("--report needs --out FILE.jsonl (the cohort report reads the JSONL rows)")
+        if not report_path.lower().endswith((".html", ".htm")):
+            raise click.UsageError(f"--report {visible(report_path)}: the cohort report is HTML; expected a name ending in .html")
+        check_outputs([("--report", report_path), ("--out", out), ("--errors", errors), ("--funnel", funnel_path)],
+                      [("INPUT", input_spec)], [("INPUT", input_spec)] if os.path.isdir(input_spec) else [])
     settings = Settings(input=input_spec, as_of=as_of, trial_ids=list(trials) or None, out=out,
                         fmt=row_format(out, fmt), errors=errors, workers=workers or _default_workers(),
                         batch_size=batch_size, backend=backend, scheduler=scheduler, resume=resume,
@@ -86,6 +98,13 @@ def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, f
     table = summary.funnel.table()
     click.echo(table, file=sys.stdout if out else sys.stderr, nl=False)
     click.echo(summary_line(summary), err=True)
+    if report_path:
+        from ..logic.rulebook import rulebook
+        from ..render.files import write_atomic
+        from ..screen.cohort_report import cohort_report
+
+        write_atomic(report_path, cohort_report(out, rulebook()), "cohort report", label="--report")
+        click.echo(f"wrote {visible(report_path)}", err=True)
     if summary.counts.failed:
         sys.exit(1)
     if summary.counts.invalid:

@@ -160,7 +160,8 @@ def result_rows(source, judgement):
     """Rows of one judged record: one per trial and stage, in rulebook order."""
     return [{"source": source, "patient": judgement.record.patient_id, "trial": tv.trial.id, "stage": tv.stage,
              "verdict": tv.verdict, "failing": [c.id for c in tv.failing], "unknown": [c.id for c in tv.unknown],
-             "set_aside": set_aside_document(judgement.record.set_aside)}
+             "set_aside": set_aside_document(judgement.record.set_aside),
+             "missing": sorted({path for c in tv.unknown for path in c.missing})}
             for tv in judgement.verdicts]
 
 
