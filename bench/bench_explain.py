@@ -1,8 +1,9 @@
 """Benchmark of explanations (run by hand, not in CI): prints figures, asserts nothing about speed.
 
 For each example record in facts/patients/: the time to explain it against every trial
-  - warm: in one process whose engine is already built (median of --repeat runs of explain()),
-    with the graph's size, and the verdict evaluation alone (engine.evaluate) for comparison;
+  - warm: in one process whose engine is already built (median of --repeat runs of explain()
+    followed by condense(), what `eligo explain` shows by default), with the full and condensed
+    graphs' sizes, and the verdict evaluation alone (engine.evaluate) for comparison;
   - cold: a whole `eligo explain RECORD --trial A --trial B ... --format json` process (median of
     --cold runs), next to a whole `eligo check` process.
 
@@ -47,6 +48,7 @@ def main():
 
     import datetime as dt
 
+    from reasoner.explain.condense import condense
     from reasoner.explain.graph import explain
     from reasoner.logic.engine import engine
     from reasoner.logic.rulebook import rulebook
@@ -57,11 +59,12 @@ def main():
     trial_args = [a for t in trials for a in ("--trial", t)]
     print(f"trials: {', '.join(trials)}; as of {AS_OF}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("times in ms, wall / CPU (median)")
-    print(f"{'record':34} {'nodes':>6} {'warm explain':>14} {'warm evaluate':>14} {'cold explain':>14} {'cold check':>14}")
+    print(f"{'record':34} {'nodes':>11} {'warm explain':>14} {'warm evaluate':>14} {'cold explain':>14} {'cold check':>14}")
     for path in sorted((ROOT / "facts" / "patients").glob("*.yaml")):
         record = load_input(path, dt.date.fromisoformat(AS_OF))
         graph = explain(record)            # builds the engine and caches on first use
-        warm = median_ms(lambda r=record: explain(r), args.repeat)
+        small = condense(graph)
+        warm = median_ms(lambda r=record: condense(explain(r)), args.repeat)
         evaluate = median_ms(lambda r=record: engine().evaluate(r), args.repeat)
         rel = str(path.relative_to(ROOT))
         explain_cmd = [eligo, "explain", rel, *trial_args, "--as-of", AS_OF, "--format", "json"]
@@ -69,7 +72,7 @@ def main():
         cold = median_ms(lambda c=explain_cmd: subprocess.run(c, cwd=ROOT, check=True, capture_output=True), args.cold)
         check = median_ms(lambda c=check_cmd: subprocess.run(c, cwd=ROOT, check=True, capture_output=True), args.cold)
         cells = " ".join(f"{w:7.0f}/{c:<6.0f}" for w, c in (warm, evaluate, cold, check))
-        print(f"{path.name:34} {graph.number_of_nodes():6d} {cells}")
+        print(f"{path.name:34} {graph.number_of_nodes():5d}/{small.number_of_nodes():<5d} {cells}")
 
 
 if __name__ == "__main__":
