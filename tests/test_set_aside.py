@@ -75,5 +75,7 @@ def test_screen_rows_list_them(record, tmp_path):
     out = tmp_path / "rows.csv"
     result = run("screen", str(tmp_path / "cohort"), "--trial", "taormina", "--as-of", "2026-11-23", "--workers", "1", "--out", str(out))
     assert result.exit_code == 0, result.output
-    header, row = out.read_text().splitlines()[:2]
-    assert header.endswith(",set_aside") and row.endswith(",labs[2] 2026-11-30")
+    import csv
+
+    first = next(csv.DictReader(out.read_text().splitlines()))
+    assert first["set_aside"] == "labs[2] 2026-11-30"
