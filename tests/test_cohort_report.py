@@ -144,6 +144,25 @@ def screened(tmp_path):
     return out, report
 
 
+def test_screen_report_rows_list_missing_inputs_and_the_report_counts_them(tmp_path):
+    out, report = screened(tmp_path)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(isinstance(r["missing"], list) for r in rows)
+    open_rows = [r for r in rows if r["verdict"] == "indeterminate"]
+    assert open_rows and all(r["missing"] for r in open_rows)
+    assert all(r["missing"] == [] for r in rows if not r["unknown"])
+    html = report.read_text()
+    assert '<table class="missing">' in html and "Not counted" not in html
+    assert html == cohort_report(out, rulebook())          # the same page as eligo report --cohort
+
+
+def test_rows_without_missing_inputs_say_so(tmp_path):
+    path = tmp_path / "plain.jsonl"
+    path.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "missing"}) + "\n" for r in ROWS))
+    html = cohort_report(path, rulebook())
+    assert "Not counted: these rows do not list missing inputs" in html and '<table class="missing">' not in html
+
+
 PROBE = """<script>
 (function () {
   var out = {};

@@ -69,8 +69,7 @@ def test_every_line_is_accounted_for_in_input_order(tmp_path, cohort):
     assert [r["verdict"] for r in rows] == ["eligible", "indeterminate", "ineligible", "eligible"]
     assert rows[2]["failing"] == ["I3"] and rows[2]["unknown"] == []
     assert "I3" in rows[1]["unknown"] and rows[1]["failing"] == []
-    assert rows[1]["missing"] and all(isinstance(p, str) for p in rows[1]["missing"])
-    assert rows[0]["missing"] == [] and rows[2]["missing"] == []      # nothing unknown, nothing missing
+    assert all("missing" not in r for r in rows)      # plain screening computes no missing inputs
     assert rows[0]["trial"] == "taormina" and rows[0]["stage"] is None
     c = summary.counts
     assert (c.read, c.judged, c.invalid, c.failed) == (6, 4, 2, 0)   # the blank line is not a record
@@ -131,7 +130,7 @@ def test_folder_input_reads_files_in_name_order(tmp_path):
 def test_csv_rows_and_csv_errors(tmp_path, cohort):
     _summary, text, _errors = screen_to(tmp_path, cohort, name="out.csv", fmt="csv", errors=str(tmp_path / "e.csv"))
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == ["source", "patient", "trial", "stage", "verdict", "failing", "unknown", "set_aside", "missing"]
+    assert list(rows[0]) == ["source", "patient", "trial", "stage", "verdict", "failing", "unknown", "set_aside"]
     assert rows[1]["unknown"].split(";")[:2] == ["I1", "I3"] and rows[1]["stage"] == ""
     assert rows[2]["failing"] == "I3"
     errors = list(csv.DictReader(io.StringIO((tmp_path / "e.csv").read_text())))

@@ -93,7 +93,7 @@ def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, f
                         fmt=row_format(out, fmt), errors=errors, workers=workers or _default_workers(),
                         batch_size=batch_size, backend=backend, scheduler=scheduler, resume=resume,
                         engine=engine_name or DEFAULT_ENGINE, funnel=funnel_path,
-                        strict_dates=strict_dates, rules=rules)
+                        strict_dates=strict_dates, rules=rules, missing=bool(report_path))
     summary = run(settings)
     table = summary.funnel.table()
     click.echo(table, file=sys.stdout if out else sys.stderr, nl=False)

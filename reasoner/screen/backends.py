@@ -91,10 +91,10 @@ def stop_workers(pool):
 
 
 @contextmanager
-def local(workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None):
+def local(workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None, with_missing=False):
     """(submit, in_flight). One worker: this process. More: a pool of processes, each warmed up once."""
     work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name, strict_dates=strict_dates,
-                   rules=rules)
+                   rules=rules, with_missing=with_missing)
     if workers == 1:
         warm_up(engine_name, rules)
         yield (lambda batch: _Done(work(batch))), 1
@@ -126,7 +126,7 @@ def _workers_ignore_ctrl_c():
 
 
 @contextmanager
-def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None):
+def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None, with_missing=False):
     """(submit, in_flight) on a Dask scheduler, or on a LocalCluster of `workers` processes without one."""
     try:
         from distributed import Client, LocalCluster
@@ -146,7 +146,7 @@ def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False, 
         raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err})") from None
     try:
         threads = sum(client.nthreads().values()) or 1
-        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, engine_name, strict_dates, rules,
+        yield (lambda batch: client.submit(judge_batch, batch, as_of, trial_ids, engine_name, strict_dates, rules, with_missing,
                                                    pure=False)), 2 * threads
     finally:
         client.close()
@@ -154,8 +154,8 @@ def dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates=False, 
             cluster.close()
 
 
-def backend(name, workers, as_of, trial_ids, scheduler, engine_name, strict_dates=False, rules=None):
+def backend(name, workers, as_of, trial_ids, scheduler, engine_name, strict_dates=False, rules=None, with_missing=False):
     """rules: a working copy of the rules (str path) every worker uses, or None for the installed rules."""
     if name == "dask":
-        return dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates, rules)
-    return local(workers, as_of, trial_ids, engine_name, strict_dates, rules)
+        return dask(scheduler, workers, as_of, trial_ids, engine_name, strict_dates, rules, with_missing)
+    return local(workers, as_of, trial_ids, engine_name, strict_dates, rules, with_missing)

@@ -156,13 +156,18 @@ def reason_of(err, source):
     return "; ".join(line for line in lines if line.strip()) or type(err).__name__
 
 
-def result_rows(source, judgement):
-    """Rows of one judged record: one per trial and stage, in rulebook order."""
-    return [{"source": source, "patient": judgement.record.patient_id, "trial": tv.trial.id, "stage": tv.stage,
+def result_rows(source, judgement, with_missing=False):
+    """Rows of one judged record: one per trial and stage, in rulebook order. with_missing: each
+    row also lists the inputs its unknown criteria need (for the cohort report; computing them
+    costs time, so plain screening leaves the column out)."""
+    rows = [{"source": source, "patient": judgement.record.patient_id, "trial": tv.trial.id, "stage": tv.stage,
              "verdict": tv.verdict, "failing": [c.id for c in tv.failing], "unknown": [c.id for c in tv.unknown],
-             "set_aside": set_aside_document(judgement.record.set_aside),
-             "missing": sorted({path for c in tv.unknown for path in c.missing})}
+             "set_aside": set_aside_document(judgement.record.set_aside)}
             for tv in judgement.verdicts]
+    if with_missing:
+        for row, tv in zip(rows, judgement.verdicts):
+            row["missing"] = sorted({path for c in tv.unknown for path in c.missing})
+    return rows
 
 
 def evaluator(engine_name):
@@ -183,7 +188,7 @@ def load_item(item, as_of, warn, strict_dates=False):
     return record_from_data(parse_line(item.line, item.source), item.source, as_of, strict_dates)
 
 
-def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False):
+def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False, with_missing=False):
     """Validate and judge one item. Never raises for the record's sake: the run goes on."""
     warnings = []
     try:
@@ -194,18 +199,19 @@ def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_d
         return Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}",
                       warnings=warnings)
     try:
-        rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name), with_missing=False))
+        rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name), with_missing=with_missing),
+                           with_missing)
     except Exception as err:  # noqa: BLE001 - RuleConflict or any crash: reported for this record
         return Result(item.index, item.source, FAILED, record.patient_id, reason=f"{type(err).__name__}: {err}",
                       warnings=warnings)
     return Result(item.index, item.source, JUDGED, record.patient_id, rows, warnings=warnings)
 
 
-def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False, rules=None):
+def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False, rules=None, with_missing=False):
     """The worker function (local pool and Dask): a list of Items -> a list of Results, same order.
     rules: a working copy of the rules (--rules DIR) to judge with, else the rules in use."""
     with using_rules(rules):
-        return [judge_item(item, as_of, trial_ids, engine_name, strict_dates) for item in batch]
+        return [judge_item(item, as_of, trial_ids, engine_name, strict_dates, with_missing) for item in batch]
 
 
 def warm_up(engine_name=DEFAULT_ENGINE, rules=None):

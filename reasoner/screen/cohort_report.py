@@ -83,6 +83,7 @@ class CohortCounts:
         self.funnel = Funnel(book)
         self.stages = {key: StageCounts(*key) for key in self.funnel.stages}
         self.rows = 0
+        self.with_missing = 0      # rows that list their missing inputs (eligo screen --report)
         self.patients = set()
 
     def add(self, row, where="rows"):
@@ -105,6 +106,8 @@ class CohortCounts:
             counts.failing[cid] = counts.failing.get(cid, 0) + 1
         for cid in unknown:
             counts.unknown[cid] = counts.unknown.get(cid, 0) + 1
+        if "missing" in row:
+            self.with_missing += 1
         if verdict == "indeterminate":
             for path in sorted({_ITEM.sub("[]", p) for p in _ids(row, "missing", where, required=False)}):
                 counts.missing[path] = counts.missing.get(path, 0) + 1
@@ -233,7 +236,11 @@ def _trial(counts, tid, stage, c):
              "unknown</p>",
              _alone_svg(tid, stage, funnel.steps, c, n),
              "<details><summary>Criterion table</summary>", _alone_table(funnel.steps, c, n), "</details>"]
-    if c.missing:
+    if c.verdicts["indeterminate"] and not counts.with_missing:
+        parts += ["<h3>Inputs whose absence leaves most verdicts indeterminate</h3>",
+                  "<p>Not counted: these rows do not list missing inputs (rows of <code>eligo screen --report</code> "
+                  "do).</p>"]
+    elif c.missing:
         top = sorted(c.missing.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_MISSING]
         indeterminate = c.verdicts["indeterminate"]
         rows = "".join(f'<tr><td><code>{esc(path)}</code></td><td class="n">{k}</td><td class="n">{pct(k, indeterminate)}</td></tr>'

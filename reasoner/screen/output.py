@@ -22,7 +22,7 @@ from ..errors import InputError, OutputError, visible, visible_json
 from ..render.files import PARTIAL_SUFFIX, is_special
 
 FORMATS = ("jsonl", "csv")
-ROW_COLUMNS = ("source", "patient", "trial", "stage", "verdict", "failing", "unknown", "set_aside", "missing")
+ROW_COLUMNS = ("source", "patient", "trial", "stage", "verdict", "failing", "unknown", "set_aside")
 ERROR_COLUMNS = ("source", "patient", "status", "reason")
 CHECKPOINT_VERSION = 1
 
@@ -92,8 +92,8 @@ def encode_rows(rows, fmt):
     if fmt == "csv":
         flat = [{**row, "stage": row["stage"] or "", "failing": ";".join(row["failing"]),
                  "unknown": ";".join(row["unknown"]),
-                 "set_aside": ";".join(f"{e['path']} {e['date']}" for e in row["set_aside"]),
-                 "missing": ";".join(row["missing"])} for row in rows]
+                 "set_aside": ";".join(f"{e['path']} {e['date']}" for e in row["set_aside"])} for row in rows]
+        flat = [{k: v for k, v in row.items() if k != "missing"} for row in flat]   # JSONL only (eligo screen --report)
         return _csv_bytes(flat, ROW_COLUMNS)
     return _jsonl_bytes(rows)
 

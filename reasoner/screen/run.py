@@ -91,12 +91,13 @@ class Settings:
     funnel: str = None         # None: no funnel CSV file
     strict_dates: bool = False
     rules: str = None          # a working copy of the rules (--rules DIR); None: the rules in use
+    missing: bool = False      # rows also list the inputs their unknown criteria need (--report)
 
     def params(self, book):
         """What must not change between an interrupted run and its --resume."""
         return {"input": self.input, "as_of": self.as_of.isoformat(), "trials": self.trial_ids, "format": self.fmt,
                 "errors": self.errors, "ruleset_sha256": book.sha256, "tool_version": __version__,
-                "engine": self.engine, "strict_dates": self.strict_dates}
+                "engine": self.engine, "strict_dates": self.strict_dates, **({"missing": True} if self.missing else {})}
 
 
 @dataclass
@@ -278,7 +279,7 @@ def _run(settings, book, stdin, stdout, stderr, progress):
                 errors.write(header(efmt, ERROR_COLUMNS))
             _commit(settings, checkpoint, out, errors, book, done, digest, counts, funnel)
         with backend(settings.backend, settings.workers, settings.as_of, settings.trial_ids, settings.scheduler,
-                     settings.engine, settings.strict_dates, settings.rules) as (submit, in_flight):
+                     settings.engine, settings.strict_dates, settings.rules, settings.missing) as (submit, in_flight):
             pairs = _keyed_batches(items, settings.batch_size, digest)
             for (batch_digest, results) in ordered(lambda pair: _Keyed(pair[0], submit(pair[1])), pairs, in_flight):
                 rows = [row for result in results for row in result.rows]
