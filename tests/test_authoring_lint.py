@@ -23,13 +23,13 @@ def test_tiny_rules_lint_clean(tmp_path):
 
 def test_undefined_predicate_and_arity_clash(tmp_path):
     trial = TRIAL.replace("tiny_old(P) <= known_age(P, A) & (A > 80)",
-                          "tiny_old(P) <= known_agee(P, A) & (A > 80) & age_years(P, A, A)")
+                          "tiny_old(P) <= known_agee(P, A) & (A > 80) & age_at(P, A, A, A)")
     root = write_tiny(tmp_path, trial=trial)
     line = line_of(root, "known_agee")
     found = findings(root)
     assert ("trials/tiny.yaml", line, "undefined",
             "known_agee/2 is neither a base predicate (reasoner/record/predicates.py) nor defined by a rule") in found
-    assert ("trials/tiny.yaml", line, "arity", "age_years used with 3 arguments, but it has 2 at reasoner/record/predicates.py") in found
+    assert ("trials/tiny.yaml", line, "arity", "age_at used with 4 arguments, but it has 3 at reasoner/record/predicates.py") in found
 
 
 def test_unused_helper_and_lib_predicate(tmp_path):
@@ -56,13 +56,13 @@ def test_unsafe_variables(tmp_path):
 
 
 def test_head_variable_not_bound(tmp_path):
-    root = write_tiny(tmp_path, lib="known_age(P, A) <= age_years(P, B)\n")
+    root = write_tiny(tmp_path, lib="known_age(P, A) <= age_at(P, 'registration', B)\n")
     found = [f for f in findings(root) if f[2] == "unsafe"]
     assert found == [("lib/tiny.dl", 1, "unsafe", "A in `known_age(P, A)`: a head variable must be bound by a positive body literal")]
 
 
 def test_input_argument_is_safe_when_every_caller_binds_it(tmp_path):
-    lib = "older_than(P, K) <= age_years(P, A) & (A > K)\nknown_age(P, A) <= age_years(P, A)\n"
+    lib = "older_than(P, K) <= age_at(P, 'registration', A) & (A > K)\nknown_age(P, A) <= age_at(P, 'registration', A)\n"
     trial = TRIAL.replace("tiny_old(P) <= known_age(P, A) & (A > 80)", "tiny_old(P) <= older_than(P, 80)")
     assert findings(write_tiny(tmp_path / "ok", trial=trial, lib=lib)) == []
     trial = TRIAL.replace("tiny_old(P) <= known_age(P, A) & (A > 80)", "tiny_old(P) <= older_than(P, K)")
@@ -92,7 +92,7 @@ def test_criterion_without_text_reading_or_rules(tmp_path):
 
 
 def test_syntax_error_is_reported_with_its_line_and_the_rest_still_checked(tmp_path):
-    root = write_tiny(tmp_path, trial=TRIAL.replace("(A >= 18)", "(A >= 18"), lib=LIB + "spare(P) <= (A > 1) & age_years(P, A)\n")
+    root = write_tiny(tmp_path, trial=TRIAL.replace("(A >= 18)", "(A >= 18"), lib=LIB + "spare(P) <= (A > 1) & age_at(P, 'registration', A)\n")
     found = findings(root)
     assert found == [
         ("lib/tiny.dl", 3, "unsafe", "A in `A > 1`: a comparison needs its variables bound"),

@@ -63,14 +63,14 @@ base: {ROOT}/rules/tests/records/taormina-base.yaml
 as_of: 2026-11-23
 cases:
   - name: seventeen
-    set: {{patient.birth_date: 2008-11-24}}
+    set: {{patient.birth_date: 2008-12-02}}
     expect: {{criteria: {{I2: pass}}}}
 """)
     result = invoke("test", str(cases))
     assert result.exit_code == 1
     assert f"{cases}:5: case 'seventeen'" in result.output
     assert "  I2: expected pass, got fail" in result.output
-    lacks = line_of(ROOT / "rules", "age_years(P, A) & (A < 18)", "trials/taormina.yaml")
+    lacks = line_of(ROOT / "rules", "age_at(P, 'registration', A) & (A < 18)", "trials/taormina.yaml")
     tree = result.output.split("  taormina/I2 is fail (inclusion, rules/trials/taormina.yaml:")[1]
     assert f"[rules/trials/taormina.yaml:{lacks}]" in tree and "17 < 18" in tree
 

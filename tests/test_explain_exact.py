@@ -58,7 +58,7 @@ class Checker:
             assert data["source_path"] == "--as-of" and data["args"] == [PATIENT, self.record.as_of.toordinal()]
         elif BASE[data["pred"]].patient:
             assert key in self.record_facts, f"{node}: not a fact of the record"
-            assert data["source_file"] == self.record.filename
+            assert data["source_file"] == (None if data["source_path"] == "--as-of" else self.record.filename)
             assert data["source_path"] in self.record_facts[key], f"{node}: wrong source {data['source_path']}"
         else:
             assert (data["source_file"], data["source_path"]) in self.reference[key], node

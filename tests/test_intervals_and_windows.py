@@ -67,26 +67,64 @@ def test_without_a_metastatic_diagnosis_date_the_interval_is_a_gap_naming_it():
     assert gaps(pf, "surgery_months_to_metastasis") == ["diagnosis.metastatic_diagnosis_date"]
 
 
+def _kind(pf, pred, kind):
+    return [(args[:-2] + args[-1:], path) for args, path in values(pf, pred) if args[-2] == kind]
+
+
 def test_other_malignancy_treatment_years_and_recorded_treatments():
-    data = {"schema_version": 1, "patient": {"id": "F3"},
+    data = {"schema_version": 1, "patient": {"id": "F3"}, "dates": {"registration": "2026-12-01"},
             "other_malignancies": [
-                {"id": "X", "category": "invasive", "treatment_end": "2021-11-23", "treatments": []},
-                {"id": "Y", "category": "invasive", "treatment_end": "2021-11-24"}]}
+                {"id": "X", "category": "invasive", "treatment_end": "2021-12-01", "treatments": []},
+                {"id": "Y", "category": "invasive", "treatment_end": "2021-12-02"}]}
     pf = facts(data)
-    assert values(pf, "malignancy_treatment_years") == [
+    # counted to the registration date (2026-12-01), not to --as-of (2026-11-23)
+    assert _kind(pf, "malignancy_treatment_years_at", "registration") == [
         (("X", 5), "other_malignancies[0].treatment_end"), (("Y", 4), "other_malignancies[1].treatment_end")]
+    assert _kind(pf, "malignancy_treatment_years_at_least", "registration") == _kind(pf, "malignancy_treatment_years_at", "registration")
+    # randomisation not recorded: no exact count, a gap naming the date, and a lower bound counted to --as-of
+    assert _kind(pf, "malignancy_treatment_years_at", "randomization") == []
+    assert "dates.randomization" in gaps(pf, "malignancy_treatment_years_at")
+    assert _kind(pf, "malignancy_treatment_years_at_least", "randomization") == [
+        (("X", 4), "other_malignancies[0].treatment_end"), (("Y", 4), "other_malignancies[1].treatment_end")]
     assert values(pf, "malignancy_treatments_recorded") == [(("X",), "other_malignancies[0].treatments")]
     assert gaps(pf, "malignancy_treatments_recorded") == ["other_malignancies[1].treatments"]
 
 
 def test_comorbidity_months_and_nyha_class():
-    data = {"schema_version": 1, "patient": {"id": "F4"},
+    data = {"schema_version": 1, "patient": {"id": "F4"}, "dates": {"registration": "2026-11-22"},
             "comorbidities": [{"condition": "myocardial_infarction", "date": "2026-05-23"},
                               {"condition": "heart_failure", "nyha_class": 2}]}
     pf = facts(data)
-    assert values(pf, "comorbidity_months") == [(("c1", 6), "comorbidities[0].date")]
+    assert _kind(pf, "comorbidity_months_at", "registration") == [(("c1", 5), "comorbidities[0].date")]
+    assert _kind(pf, "comorbidity_months_at_least", "treatment_start") == [(("c1", 6), "comorbidities[0].date")]
     assert values(pf, "comorbidity_nyha") == [(("c2", 2), "comorbidities[1].nyha_class")]
-    assert gaps(pf, "comorbidity_months") == ["comorbidities[1].date"]
+    assert "comorbidities[1].date" in gaps(pf, "comorbidity_months_at")
+    assert gaps(pf, "comorbidity_months_at_least") == ["comorbidities[1].date"]
+
+
+@pytest.mark.parametrize("birth, registration, exact, bound", [
+    ("1946-08-24", "2026-08-24", 80, 80),     # 80th birthday on the registration date
+    ("1945-11-23", "2026-08-24", 80, 80),     # 80 at registration though 81 on --as-of
+    ("1945-08-24", "2026-08-24", 81, 81),     # 81st birthday on the registration date
+    ("2008-11-23", None, None, 18),           # no registration date: only a bound, counted to --as-of
+    ("2008-11-24", None, None, 17),
+])
+def test_age_is_counted_to_the_trial_date(birth, registration, exact, bound):
+    data = {"schema_version": 1, "patient": {"id": "F5", "birth_date": birth}}
+    if registration:
+        data["dates"] = {"registration": registration}
+    pf = facts(data)
+    assert _kind(pf, "age_at", "registration") == ([((exact,), "patient.birth_date")] if exact is not None else [])
+    assert _kind(pf, "age_at_least", "registration") == [((bound,), "patient.birth_date")]
+    assert ("dates.registration" in gaps(pf, "age_at")) == (registration is None)
+
+
+def test_the_earliest_trial_day_is_the_recorded_date_or_as_of():
+    pf = facts({"schema_version": 1, "patient": {"id": "F6"}, "dates": {"registration": "2026-12-01"}})
+    assert values(pf, "earliest_trial_day") == sorted([
+        (("registration", dt.date(2026, 12, 1).toordinal()), "dates.registration"),
+        (("randomization", AS_OF.toordinal()), "--as-of"), (("secondary_registration", AS_OF.toordinal()), "--as-of"),
+        (("treatment_start", AS_OF.toordinal()), "--as-of")])
 
 
 def test_nyha_class_must_be_1_to_4():

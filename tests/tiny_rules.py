@@ -8,7 +8,7 @@ from pathlib import Path
 
 LIB = """\
 # Shared helper of the tiny rule set.
-known_age(P, A) <= age_years(P, A)
+known_age(P, A) <= age_at(P, 'registration', A)
 """
 
 TRIAL = """\
@@ -83,7 +83,7 @@ CASES = {
 
 HEADER = """\
 trial: tiny
-base: {schema_version: 1, patient: {id: T1, sex: female, birth_date: 1970-06-01}}
+base: {schema_version: 1, patient: {id: T1, sex: female, birth_date: 1970-06-01}, dates: {registration: 2026-06-01}}
 as_of: 2026-06-01
 cases:
 """

@@ -71,7 +71,8 @@ class Builder:
         for fact in session.facts.facts:
             if fact.args and fact.path.endswith("]") and "." not in fact.path:
                 self.items.setdefault(fact.args[0], fact.path)
-            self.sources.setdefault((fact.pred, (PATIENT,) + fact.args), []).append((record.filename, fact.path))
+            file = None if fact.path == "--as-of" else record.filename   # a value from the command line, not the record
+            self.sources.setdefault((fact.pred, (PATIENT,) + fact.args), []).append((file, fact.path))
         for fact in reference_facts():
             file, _, key = fact.path.partition(": ")
             self.sources.setdefault((fact.pred, fact.args), []).append((file, key))
@@ -184,8 +185,6 @@ class Builder:
         if nid in self.graph:
             return nid
         sources = self.sources.get((pred, tuple(args)))
-        if pred == "as_of":
-            sources = [(None, "--as-of")]
         if not sources:
             raise AssertionError(f"{pred}{args}: the engine matched a fact the record does not give")
         file, path = sources[0]

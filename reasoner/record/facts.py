@@ -81,6 +81,36 @@ def months_between(start, end):
     return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
 
 
+TRIAL_DATES = ("registration", "secondary_registration", "treatment_start", "randomization")
+
+
+class Since:
+    """Whole years or months from a recorded date to each trial date (a criterion's reference
+    date, docs/readings.md "Reference dates"), in two predicates: `<pred>_at` exactly, for the
+    trial dates the record gives (a gap for each it does not), and `<pred>_at_least`, which for a
+    trial date not recorded counts to --as-of instead — a lower bound, since eligibility is checked
+    on or before the trial date. Rules decide "at least N" from the bound, anything else exactly."""
+
+    def __init__(self, data, as_of):
+        given = data.get("dates", {})
+        self.exact = {kind: given[kind] for kind in TRIAL_DATES if kind in given}
+        self.bound = {kind: given.get(kind, as_of) for kind in TRIAL_DATES}
+
+    def add(self, out, pred, path, when, measure, *ident):
+        """pred_at(*ident, Kind, N) and pred_at_least(*ident, Kind, N) for `when` (a date or None)."""
+        for kind in TRIAL_DATES:
+            if kind not in self.exact:
+                out.gap(f"{pred}_at", f"dates.{kind}", Kind=kind)
+        if when is None:
+            out.gap(f"{pred}_at", path)
+            out.gap(f"{pred}_at_least", path)
+            return
+        for kind, day in self.exact.items():
+            out.add(f"{pred}_at", path, *ident, kind, measure(when, day))
+        for kind, day in self.bound.items():
+            out.add(f"{pred}_at_least", path, *ident, kind, measure(when, day))
+
+
 def facts_of(record, gaps=True):
     """All base facts and gaps of one validated record (gaps=False: facts only, gaps None)."""
     data, out = record.data, PatientFacts(gaps=[] if gaps else None)
@@ -93,33 +123,33 @@ def facts_of(record, gaps=True):
             out.add("recorded", section, section)
         else:
             out.gap("recorded", section, Section=section)
-    _patient(data.get("patient", {}), record, out)
-    _dates(data, out)
+    since = Since(data, record.as_of)
+    _patient(data.get("patient", {}), since, out)
+    _dates(data, record.as_of, out)
     _diagnosis(data, out)
     _lesions(data, out)
     _therapy(data, out)
     _labs(data, out)
     _status(data, out)
-    _history(data, out, record.as_of)
+    _history(data, out, since)
     _other_trials(data, out)
     return out
 
 
-def _patient(patient, record, out):
+def _patient(patient, since, out):
     out.value("sex", "patient.sex", patient, "sex")
-    if "birth_date" in patient:
-        out.add("age_years", "patient.birth_date", age_in_years(patient["birth_date"], record.as_of))
-    else:
-        out.gap("age_years", "patient.birth_date")
+    since.add(out, "age", "patient.birth_date", patient.get("birth_date"), age_in_years)
 
 
-def _dates(data, out):
+def _dates(data, as_of, out):
     dates = data.get("dates", {})
-    for kind in ("registration", "secondary_registration", "treatment_start", "randomization"):
+    for kind in TRIAL_DATES:
         if kind in dates:
             out.add("planned", f"dates.{kind}", kind, day(dates[kind]))
+            out.add("earliest_trial_day", f"dates.{kind}", kind, day(dates[kind]))
         else:
             out.gap("planned", f"dates.{kind}", Kind=kind)
+            out.add("earliest_trial_day", "--as-of", kind, day(as_of))
 
 
 def _diagnosis(data, out):
@@ -325,19 +355,17 @@ def _status(data, out):
         out.add("attested", f"attestations[{i}]", trial, crit, att["answer"])
 
 
-def _history(data, out, as_of):
+def _history(data, out, since):
     for i, mal in entries(data.get("other_malignancies", [])):
         path, mid = f"other_malignancies[{i}]", mal["id"]
         out.add("other_malignancy", path, mid, mal["category"])
         out.value("malignancy_dx_day", f"{path}.diagnosis_date", mal, "diagnosis_date", mid, convert=day)
-        out.value("malignancy_years", f"{path}.diagnosis_date", mal, "diagnosis_date", mid,
-                  convert=lambda d: age_in_years(d, as_of))
+        since.add(out, "malignancy_years", f"{path}.diagnosis_date", mal.get("diagnosis_date"), age_in_years, mid)
         out.value("malignancy_status", f"{path}.status", mal, "status", mid)
         out.value("malignancy_requires_therapy", f"{path}.requires_therapy", mal, "requires_therapy", mid)
         out.value("malignancy_radically_treated", f"{path}.radically_treated", mal, "radically_treated", mid)
         out.value("malignancy_treatment_end_day", f"{path}.treatment_end", mal, "treatment_end", mid, convert=day)
-        out.value("malignancy_treatment_years", f"{path}.treatment_end", mal, "treatment_end", mid,
-                  convert=lambda d: age_in_years(d, as_of))
+        since.add(out, "malignancy_treatment_years", f"{path}.treatment_end", mal.get("treatment_end"), age_in_years, mid)
         if "treatments" in mal:
             out.add("malignancy_treatments_recorded", f"{path}.treatments", mid)
         else:
@@ -348,7 +376,7 @@ def _history(data, out, as_of):
         path, cid = f"comorbidities[{i}]", f"c{i + 1}"
         out.add("comorbidity", path, cid, com["condition"])
         out.value("comorbidity_status", f"{path}.status", com, "status", cid)
-        out.value("comorbidity_months", f"{path}.date", com, "date", cid, convert=lambda d: months_between(d, as_of))
+        since.add(out, "comorbidity_months", f"{path}.date", com.get("date"), months_between, cid)
         out.value("comorbidity_nyha", f"{path}.nyha_class", com, "nyha_class", cid, convert=int)
     for i, tox in entries(data.get("toxicities", [])):
         path, tid = f"toxicities[{i}]", f"t{i + 1}"
