@@ -92,7 +92,8 @@ def test_criterion_without_text_reading_or_rules(tmp_path):
 
 
 def test_syntax_error_is_reported_with_its_line_and_the_rest_still_checked(tmp_path):
-    root = write_tiny(tmp_path, trial=TRIAL.replace("(A >= 18)", "(A >= 18"), lib=LIB + "spare(P) <= (A > 1) & age_at(P, 'registration', A)\n")
+    root = write_tiny(tmp_path, trial=TRIAL.replace("(A >= 18)", "(A >= 18"),
+                      lib=LIB + "spare(P) <= (A > 1) & age_at(P, 'registration', A)\n")
     found = findings(root)
     assert found == [
         ("lib/tiny.dl", 3, "unsafe", "A in `A > 1`: a comparison needs its variables bound"),
