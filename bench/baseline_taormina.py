@@ -57,6 +57,11 @@ class Patient:
 
     def __init__(self, rec, as_of):
         self.rec, self.as_of = rec, as_of
+        registration = rec.get("dates", {}).get("registration")
+        # TAORMINA counts ages and years to the registration date; without one, to --as-of as a
+        # lower bound (the registration is not before it): docs/readings.md "Reference dates".
+        self.registration = day(registration) if registration else None
+        self.bound = self.registration or as_of
         self.lesions = rec.get("metastases")            # None: not recorded
         self.regimens = rec.get("systemic_therapy")
         self.findings = rec.get("findings", {})
@@ -159,8 +164,9 @@ def criteria(p):
     out["I1"] = (confirmed and bool(les), diag.get("confirmation") == "none" or n == 0)
     # I2
     birth = rec["patient"].get("birth_date")
-    age = years_between(day(birth), p.as_of) if birth else None
-    out["I2"] = (age is not None and age >= 18, age is not None and age < 18)
+    age = years_between(day(birth), p.registration) if birth and p.registration else None
+    at_least = years_between(day(birth), p.bound) if birth else None
+    out["I2"] = (at_least is not None and at_least >= 18, age is not None and age < 18)
     # I3
     organs = len(p.organs()) if les is not None else None
     pet = any(i["modality"] in ("pet-ct", "fdg-pet-ct") for i in rec.get("imaging", []))
@@ -277,15 +283,15 @@ def criteria(p):
     out["I17"] = (cbp is False or (cbp is True and contraception is True), cbp is True and contraception is False)
     # I18, E8
     mals = rec.get("other_malignancies")
-    def mal_years(m):
-        return years_between(day(m["diagnosis_date"]), p.as_of) if "diagnosis_date" in m else None
+    def mal_years(m, to):
+        return years_between(day(m["diagnosis_date"]), to) if "diagnosis_date" in m and to else None
     def mal_open(m):
-        y = mal_years(m)
+        y = mal_years(m, p.bound)
         long_ago = y is not None and y >= 5
         excepted = m["category"] in SKIN_CERVIX and m.get("radically_treated") is True
         return not long_ago and not excepted
     def mal_recent(m):
-        y = mal_years(m)
+        y = mal_years(m, p.registration)
         return y is not None and y < 5 and (m["category"] not in SKIN_CERVIX or m.get("radically_treated") is False)
     out["I18"] = (mals is not None and not any(mal_open(m) for m in mals), any(mal_recent(m) for m in mals or []))
     invasive = [m for m in mals or [] if m["category"] not in ("in_situ", "cervix_in_situ")]
