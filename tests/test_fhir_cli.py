@@ -70,7 +70,7 @@ def test_a_leptomeningeal_site_excludes_for_taormina():
 def test_incomplete_bundle_reports_what_is_missing():
     verdict, criteria = check(INCOMPLETE)
     assert verdict == "indeterminate"
-    assert criteria["I2"] == ("unknown", ["patient.birth_date"])
+    assert criteria["I2"] == ("unknown", ["dates.registration", "patient.birth_date"])   # age on the registration date
     assert criteria["I7"] == ("unknown", ["performance_status"])
     assert criteria["I9"] == ("unknown", ["receptors.er", "receptors.her2", "receptors.pgr"])
     assert all(outcome == "unknown" for outcome, _missing in criteria.values())

@@ -466,7 +466,8 @@ RECORD = Obj({
         "secondary_registration": Date(past=False, doc="planned OLIGAMI secondary registration"),
         "treatment_start": Date(past=False, doc="planned start of trial treatment"),
         "randomization": Date(past=False, doc="planned randomisation"),
-    }, doc="planned trial dates; criteria counting days from them are unknown without them"),
+    }, doc="planned trial dates, the criteria's reference dates (docs/readings.md, Reference dates); "
+           "without one, a criterion counted from it decides only what --as-of already settles"),
     "diagnosis": Obj({
         "confirmation": Enum("histology", "cytology", "none", doc="how the breast cancer was confirmed"),
         "invasive": Bool(doc="invasive breast cancer (not only in situ)"),
