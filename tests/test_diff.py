@@ -159,8 +159,8 @@ def checkout(tmp_path):
     git(repo, "init", "-q")
     git(repo, "add", "rules")
     git(repo, "commit", "-qm", "rules as installed")
-    edit(repo / "rules", "age_years(P, A) & (A >= 18)", "age_years(P, A) & (A >= 60)")
-    edit(repo / "rules", "age_years(P, A) & (A < 18)", "age_years(P, A) & (A < 60)")
+    edit(repo / "rules", "age_at_least(P, 'registration', A) & (A >= 18)", "age_at_least(P, 'registration', A) & (A >= 60)")
+    edit(repo / "rules", "age_at(P, 'registration', A) & (A < 18)", "age_at(P, 'registration', A) & (A < 60)")
     git(repo, "commit", "-qam", "age 60")
     return repo
 

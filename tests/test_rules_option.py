@@ -16,7 +16,7 @@ from reasoner.paths import installed_rules_dir, rules_dir, using_rules
 from tests.conftest import AS_OF, ROOT
 
 EX001 = "facts/patients/eligible-taormina.yaml"      # EX-001, born 1971-03-14: 55 on 2026-11-23
-I2_HOLDS, I2_LACKS = "age_years(P, A) & (A >= 18)", "age_years(P, A) & (A < 18)"
+I2_HOLDS, I2_LACKS = "age_at_least(P, 'registration', A) & (A >= 18)", "age_at(P, 'registration', A) & (A < 18)"
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +32,8 @@ def copy_rules(tmp_path, age=None, name="rules"):
         trial = root / "trials" / "taormina.yaml"
         text = trial.read_text()
         assert I2_HOLDS in text and I2_LACKS in text
-        trial.write_text(text.replace(I2_HOLDS, f"age_years(P, A) & (A >= {age})")
-                             .replace(I2_LACKS, f"age_years(P, A) & (A < {age})"))
+        trial.write_text(text.replace(I2_HOLDS, f"age_at_least(P, 'registration', A) & (A >= {age})")
+                             .replace(I2_LACKS, f"age_at(P, 'registration', A) & (A < {age})"))
     return root
 
 
@@ -72,7 +72,7 @@ def test_explain_cites_the_working_copys_files(tmp_path):
                        "--rules", str(root))
     assert code == 0
     trial_file = root.resolve() / "trials" / "taormina.yaml"
-    assert f"I2 not met: age_years(P, A) & (A < 60)  [{trial_file}:" in out
+    assert f"I2 not met: age_at(P, 'registration', A) & (A < 60)  [{trial_file}:" in out
     assert "55 < 60  (A < 60)" in out
     code, out = invoke("explain", EX001, "--trial", "taormina", "--criterion", "I2", "--as-of", AS_OF.isoformat(),
                        "--rules", str(root), "--format", "json")
