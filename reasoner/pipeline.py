@@ -1,14 +1,16 @@
 """The one path from a record file to verdicts, shared by every command (check, explain, report, screen)."""
 
+import dataclasses
 import hashlib
 import sys
 from dataclasses import dataclass
 
-from .errors import visible
+from .errors import InputError, RecordError, visible
 from .fhir.importer import import_fhir, input_kind
 from .logic.engine import engine
 from .logic.rulebook import rulebook
 from .record import read
+from .record.edit import EditedRecord, merge_overlay, reattribute, set_path
 from .verdict.outcomes import trial_verdicts
 
 
@@ -20,22 +22,63 @@ class Judgement:
     verdicts: list
 
 
-def load_input(path, as_of, warn=None, strict_dates=False):
+def load_input(path, as_of, warn=None, strict_dates=False, overlays=(), overrides=()):
     """A record file (YAML/JSON) or a FHIR R4 Bundle/resource (told apart by fhir.importer.input_kind)
     -> validated Record.
 
+    overlays: partial records (or FHIR) merged over it, in order (record/edit.py: merge rules);
+    overrides: (PATH, VALUE text) what-if edits applied last. Either makes an EditedRecord, which
+    remembers which file (or --set) gave each changed place.
     FHIR import warnings go to `warn` (default: stderr as `warning: Type/id: why`). The record's
     sha256 is that of the file as given, so reports name the bundle itself. Entries dated after
     as_of are set aside (Record.set_aside) for every input kind alike; strict_dates refuses them.
     """
     raw = read.read_bytes(path)
-    data = read.parse_text(raw, str(path))
-    if input_kind(data, str(path)) == "fhir":
-        imported = import_fhir(data, str(path), as_of)
+    data = _data(raw, str(path), as_of, warn)
+    origins = {}
+    for overlay in overlays:
+        data = merge_overlay(data, _data(read.read_bytes(overlay), str(overlay), as_of, warn, overlay=True), str(path),
+                             str(overlay), origins)
+    edits = []
+    for spec in overrides:
+        target, value = parse_override(spec)
+        try:
+            placed = set_path(data, target, value)
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise InputError(f"--set {spec}: no such place in the record {path} (paths look like "
+                             f"dates.treatment_start, labs[0].value, attestations[+])") from None
+        origins[placed] = f"--set {target}"
+        edits.append((target, value))
+    try:
+        record = validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates)
+    except RecordError as err:
+        raise reattribute(err, str(path), origins) from None
+    if overlays or overrides:
+        fields = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+        record = EditedRecord(**fields, overlays=tuple(map(str, overlays)), overrides=tuple(edits), origins=origins)
+    return record
+
+
+def parse_override(spec):
+    """'PATH=VALUE' -> (path, value parsed as YAML)."""
+    target, sep, text = spec.partition("=")
+    if not sep or not target.strip():
+        raise InputError(f"--set {spec!r}: expected PATH=VALUE, e.g. reproductive.pregnancy_tests[+]="
+                         "'{result: negative, date: 2026-12-01}'")
+    return target.strip(), read.parse_value(text, f"--set {target.strip()}")
+
+
+def _data(raw, name, as_of, warn, overlay=False):
+    """Record data from a file's bytes, imported first if it is FHIR. An overlay is a partial record:
+    it needs no schema_version (only a FHIR overlay is told apart, by its resourceType)."""
+    data = read.parse_text(raw, name)
+    fhir = "resourceType" in data if overlay else input_kind(data, name) == "fhir"
+    if fhir:
+        imported = import_fhir(data, name, as_of)
         for line in imported.warnings:
             (warn or _stderr)(line)
         data = imported.record
-    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates)
+    return data
 
 
 def validate(data, name, as_of, sha256="", strict_dates=False):

@@ -42,7 +42,7 @@ def test_indeterminate_names_missing_inputs(tmp_path):
     assert trial["verdict"] == "indeterminate" and trial["unknown"] == ["I16"]
     assert trial["criteria"][15]["missing"] == ["dates.treatment_start", "reproductive.pregnancy_tests"]
     text_run = eligo("check", str(record), "--trial", "taormina", "--as-of", "2026-11-23")
-    assert "INDETERMINATE" in text_run.stdout and "missing: dates.treatment_start" in text_run.stdout
+    assert "INDETERMINATE" in text_run.stdout and "missing (not in the record): dates.treatment_start" in text_run.stdout
 
 
 @pytest.mark.parametrize("args, message", [

@@ -153,9 +153,16 @@ def test_unknown_criterion_names_missing_inputs_and_the_rules_that_would_read_th
 
 def test_unknown_with_everything_recorded_says_what_would_decide_it():
     graph = graph_of(example("indeterminate-taormina.yaml"), "I16")
-    labels = {graph.nodes[m]["label"] for m in children(graph, "criterion:taormina/I16", "needs")}
-    assert "recorded, but not enough to decide: reproductive.pregnancy_tests" in labels
-    # the deeper rule that reads the pregnancy test (its 14-day window) is on the chain
+    # the pregnancy test is recorded, so it is not called missing ...
+    paths = {graph.nodes[m]["path"] for m in children(graph, "criterion:taormina/I16", "needs")}
+    assert "reproductive.pregnancy_tests" not in paths
+    # ... but what would decide I16 names the test wanted, its window and the one recorded
+    (need,) = [graph.nodes[d] for d in children(graph, "criterion:taormina/I16", "to_decide")
+               if graph.nodes[d]["decides"] == "I16 met"]
+    assert need["need"] == "a pregnancy test with result negative, dated on or after 2026-11-30 and on or before 2026-12-14"
+    assert need["recorded"] == ["pregnancy test preg1: negative on 2026-11-06, not on or after 2026-11-30 (24 days before)"]
+    assert "recorded, but not enough to decide" in need["label"]
+    # the deeper rule that reads the pregnancy test (its 14-day window) is cited
     chains = [graph.nodes[r]["clause"] for r in graph if graph.nodes[r]["kind"] == "rule_ref"]
     assert any("pregnancy_test(P, I, 'negative', D) & (D >= S - 14)" in c for c in chains)
 

@@ -141,7 +141,7 @@ class Checker:
                 right = tuple(data["right"]) if isinstance(data["right"], list) else data["right"]
                 assert COMPARE_FUNC[data["op"]](data["left"], right) == data["holds"], node
             if self.graph.out_degree(node) == 0:
-                assert kind in ("fact", "comparison", "absent", "missing", "rule_ref", "negation"), f"leaf {node}"
+                assert kind in ("fact", "comparison", "absent", "missing", "rule_ref", "negation", "to_decide"), f"leaf {node}"
                 if kind == "negation":
                     data = self.graph.nodes[node]
                     assert data["detailed"] is False or data["rules"] == 0, f"{node}: a refutation without reasons"
@@ -166,6 +166,7 @@ def check_verdict_edges(graph, verdicts):
                 assert {graph.nodes[m]["path"] for m in needs} == set(outcome.missing)
                 for m in needs:
                     assert children(graph, m, "would_use"), f"{m}: no rule would read it"
+                assert children(graph, node, "to_decide"), f"{node}: nothing says what would decide it"
             else:
                 (proof,) = children(graph, node, "proof")
                 holds = (outcome.outcome == "fail") != (outcome.kind == "inclusion")

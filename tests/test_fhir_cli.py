@@ -56,7 +56,8 @@ def test_check_reads_bundles_directly():
     assert verdict == "indeterminate"
     assert criteria["I2"][0] == "pass" and criteria["I7"][0] == "pass" and criteria["I9"][0] == "pass"
     assert criteria["E2"] == ("unknown", ["metastases"])          # bone and liver sites: no CNS, lesion list unknown
-    assert criteria["I3"] == ("unknown", ["metastases"])          # lesion counts stay unknown
+    # lesion counts stay unknown, and the bundle has no imaging study (a PET-CT is asked for)
+    assert criteria["I3"] == ("unknown", ["imaging", "metastases"])
     assert criteria["I4"][0] == "unknown" and "systemic_therapy" in criteria["I4"][1]   # the list may be partial
 
 

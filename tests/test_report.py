@@ -164,6 +164,10 @@ def test_html_unknown_criterion_lists_missing_inputs_and_tree():
     assert unknown
     for crit in unknown:
         body = article(html, f"t-taormina-{crit['id']}")
+        assert "<dt>What would decide it</dt>" in body
+        if not crit["missing"]:
+            assert "<dt>Missing inputs</dt>" not in body
+            continue
         listed = re.findall(r"<li><code>([^<]*)</code></li>", body.split("<dt>Missing inputs</dt>")[1].split("</dd>")[0])
         assert [unescape(p) for p in listed] == crit["missing"]
         for path in crit["missing"]:

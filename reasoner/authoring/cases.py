@@ -6,9 +6,7 @@ and `remove: [findings.malignant_ascites]`.
 docs/rule-tests.md is the format's reference.
 """
 
-import copy
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import yaml
 
 from ..errors import EligoError, InputError
 from ..pipeline import record_from_data
+from ..record.edit import apply_overrides
 from ..record.read import parse_text, read_bytes
 from ..record.scalars import RecordResolver, ScalarConstructor
 
@@ -24,7 +23,6 @@ _PARSER = getattr(yaml, "CParser", None)
 
 OUTCOMES = ("pass", "fail", "unknown")
 VERDICTS = ("eligible", "ineligible", "indeterminate")
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\+)\]")
 
 
 @dataclass
@@ -98,63 +96,6 @@ def _strip(value):
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value
-
-
-def parse_path(path):
-    tokens = []
-    for name, index in _TOKEN.findall(path):
-        tokens.append(name if name else ("+" if index == "+" else int(index)))
-    if not tokens or "".join(str(t) for t in tokens) != re.sub(r"[.\[\]]", "", path):
-        raise ValueError(path)
-    return tokens
-
-
-def _walk(data, tokens, create):
-    node = data
-    for token, after in zip(tokens, tokens[1:]):
-        if isinstance(token, int):
-            node = node[token]
-        elif token not in node:
-            if not create:
-                raise KeyError(token)
-            node[token] = [] if not isinstance(after, str) else {}
-            node = node[token]
-        else:
-            node = node[token]
-    return node
-
-
-def apply_overrides(data, sets, removes, where, appends=None):
-    """Copy of data with `set`, `append` and `remove` applied; a bad path is an error naming the case."""
-    data = copy.deepcopy(data)
-    for path, items in (appends or {}).items():
-        try:
-            tokens = parse_path(path)
-            parent = _walk(data, tokens + ["+"], create=True)
-            if not isinstance(items, list):
-                raise TypeError
-            parent.extend(copy.deepcopy(items))
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise InputError(f"{where}: append: {path!r} must name a list in the record, and its value be a list") from None
-    for path, value in (sets or {}).items():
-        try:
-            tokens = parse_path(path)
-            parent = _walk(data, tokens, create=True)
-            last = tokens[-1]
-            if last == "+":
-                parent.append(copy.deepcopy(value))
-            else:
-                parent[last] = copy.deepcopy(value)
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise InputError(f"{where}: set: cannot set {path!r} in the record (no such place)") from None
-    for path in removes or []:
-        try:
-            tokens = parse_path(path)
-            parent = _walk(data, tokens, create=False)
-            del parent[tokens[-1]]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise InputError(f"{where}: remove: {path!r} is not in the record") from None
-    return data
 
 
 def _date(value, where, what):

@@ -2,7 +2,7 @@
 
 import click
 
-from .options import RULES, STRICT_DATES
+from .options import RULES, SET, STRICT_DATES, WITH
 
 
 def _unique_trials(ctx, param, value):
@@ -37,7 +37,9 @@ FORMATS = ("tree", "json", "dot", "graphml")
 @click.option("--full", is_flag=True,
               help="Show the full proof (every candidate, every rule application, the rules' own "
                    "comparisons) instead of the condensed one.")
-def explain_command(record, trials, criterion, as_of, strict_dates, fmt, depth, full):
+@SET
+@WITH
+def explain_command(record, trials, criterion, as_of, strict_dates, fmt, depth, full, overrides, overlays):
     """Explain RECORD's verdict for a trial: criteria, minimal proofs down to record fields and
     rule lines, and for unknown criteria the missing inputs."""
     from ..explain.condense import condense
@@ -48,7 +50,7 @@ def explain_command(record, trials, criterion, as_of, strict_dates, fmt, depth, 
 
     if depth is not None and fmt != "tree":
         raise click.BadParameter("--depth applies to --format tree only", param_hint="--depth")
-    loaded = load_input(record, as_of, strict_dates=strict_dates)
+    loaded = load_input(record, as_of, strict_dates=strict_dates, overlays=overlays, overrides=overrides)
     for entry in loaded.set_aside:   # not part of the graph: the rules never saw them
         click.echo(f"set aside (dated after --as-of {as_of.isoformat()}): {entry.path} {entry.date.isoformat()}", err=True)
     graph = explain(loaded, list(dict.fromkeys(trials)), criterion)

@@ -13,7 +13,7 @@ import click
 from .. import __version__
 from ..errors import EligoError, InputError, RecordError, visible, visible_lines
 from ..record.validator import parse_iso_date
-from .options import RULES, STRICT_DATES
+from .options import MAX_AGE, RULES, SET, STRICT_DATES, WITH
 
 
 def parse_as_of(ctx, param, value):
@@ -110,22 +110,42 @@ def main():
 
 
 @main.command()
-@click.argument("record", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
 @TRIALS
 @AS_OF
 @STRICT_DATES
 @RULES
+@SET
+@WITH
+@MAX_AGE
+@click.option("--brief", is_flag=True, help="Only the summary: one line per trial and stage.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a readable summary; json: the documented result (docs/output.md).")
-def check(record, trials, as_of, strict_dates, fmt):
-    """Judge RECORD (YAML or JSON) against the trials."""
+def check(records, trials, as_of, strict_dates, overrides, overlays, max_age, brief, fmt):
+    """Judge RECORD... (YAML, JSON or FHIR) against the trials: a summary line per trial first.
+
+    With several records, text shows one block each; JSON is one object for one record and an
+    array of such objects for several (docs/output.md)."""
+    from ..explain.caveats import caveats, parse_max_age
+    from ..explain.decide import to_decide
     from ..pipeline import judge, load_input
     from ..render.result import dumps, result_document
     from ..render.text import render_check
 
-    judgement = judge(load_input(record, as_of, strict_dates=strict_dates), list(trials) or None)
-    document = result_document(judgement.record, judgement.book, judgement.verdicts)
-    click.echo(dumps(document) if fmt == "json" else render_check(document, judgement.book), nl=fmt != "json")
+    limits = parse_max_age(max_age)
+    if overlays and len(records) > 1:
+        raise click.UsageError("--with merges into one record; give a single RECORD with it")
+    documents, books = [], []
+    for path in records:
+        judgement = judge(load_input(path, as_of, strict_dates=strict_dates, overlays=overlays, overrides=overrides), list(trials) or None)
+        needs = None if brief and fmt == "text" else to_decide(judgement.record, judgement.verdicts)
+        notes = () if brief and fmt == "text" else caveats(judgement.record, judgement.verdicts, limits)
+        documents.append(result_document(judgement.record, judgement.book, judgement.verdicts, needs, notes))
+        books.append(judgement.book)
+    if fmt == "json":
+        click.echo(dumps(documents[0] if len(documents) == 1 else documents), nl=False)
+        return
+    click.echo("\n".join(render_check(doc, book, brief) for doc, book in zip(documents, books)).rstrip("\n") + "\n", nl=False)
 
 
 @main.command("trials")
@@ -161,6 +181,7 @@ COMMANDS = (
     (".schema", "schema_command"),
     (".query", "query_command"),
     (".diff", "diff_command"),
+    (".worklist", "worklist_command"),
 )
 
 

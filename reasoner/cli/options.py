@@ -33,3 +33,11 @@ def rules_option(expose=False):
 
 
 RULES = rules_option()
+SET = click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
+                   help="What-if: judge the record with PATH set to VALUE (YAML), e.g. labs[0].value=3.1 or "
+                        "attestations[+]='{criterion: taormina/I12, answer: yes}'. Repeatable.")
+WITH = click.option("--with", "overlays", multiple=True, metavar="OVERLAY", type=click.Path(dir_okay=False, path_type=str),
+                    help="A partial record merged over RECORD (lists by item id; a field given twice is refused). Repeatable.")
+MAX_AGE = click.option("--max-age", "max_age", multiple=True, metavar="KIND=DAYS",
+                       help="Age beyond which an observation used without a protocol window is a caveat "
+                            "(performance, lab, pregnancy_test, imaging; defaults in docs/output.md).")

@@ -8,7 +8,7 @@ import click
 
 from ..errors import InputError, OutputError, visible
 from ..render.files import check_outputs, output_locks, same_file, write_atomic
-from .options import RULES, STRICT_DATES
+from .options import RULES, SET, STRICT_DATES, WITH
 
 FORMATS = {"html": ".html", "md": ".md", "json": ".json"}
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
@@ -34,10 +34,36 @@ def render(record, trial_ids, fmt, warnings=()):
     from ..render.report_model import report_of
 
     renderer = {"html": render_html, "md": render_markdown, "json": render_json}[fmt]
-    return renderer(report_of(record, trial_ids, warnings))
+    return _what_if_first(renderer(report_of(record, trial_ids, warnings)), record, fmt)
 
 
-def load(path, as_of, strict_dates=False):
+def _what_if_first(text, record, fmt):
+    """A report of an edited record (--set) says so on its first line; --with files are named too."""
+    from ..record.edit import what_if
+
+    line = what_if(record)
+    overlays = list(getattr(record, "overlays", ()))
+    if not line and not overlays:
+        return text
+    words = "; ".join(x for x in (line, "with: " + ", ".join(overlays) if overlays else None) if x)
+    if fmt == "md":
+        return f"**{words}**\n\n{text}"
+    if fmt == "html":
+        import html
+
+        return f"<!-- {html.escape(words)} -->\n" + text.replace(
+            "<body>", f'<body>\n<p class="what-if"><strong>{html.escape(words)}</strong></p>', 1)
+    import json
+
+    from ..record.edit import plain
+    from ..render.result import dumps
+
+    document = json.loads(text)
+    edits = [{"path": p, "value": plain(v)} for p, v in getattr(record, "overrides", ())]
+    return dumps({"what_if": line, "overlays": overlays, "overrides": edits, **document})
+
+
+def load(path, as_of, strict_dates=False, overlays=(), overrides=()):
     """The validated record and its FHIR import warnings (also shown on stderr, as `eligo check` does)."""
     from ..pipeline import load_input
 
@@ -47,7 +73,7 @@ def load(path, as_of, strict_dates=False):
         warnings.append(line)
         click.echo(f"warning: {visible(line)}", err=True)
 
-    return load_input(path, as_of, warn, strict_dates), warnings
+    return load_input(path, as_of, warn, strict_dates, overlays, overrides), warnings
 
 
 def output_format(output, fmt):
@@ -125,7 +151,9 @@ def write(path, text):
 @click.option("--cohort", "cohort", metavar="ROWS.jsonl", type=click.Path(dir_okay=False, path_type=str),
               help="Instead of records: the cohort report (HTML) of `eligo screen --out ROWS.jsonl`: verdict counts, "
                    "attrition funnel, each criterion alone, the inputs whose absence leaves most verdicts open.")
-def report_command(records, trials, as_of, strict_dates, fmt, output, cohort):
+@SET
+@WITH
+def report_command(records, trials, as_of, strict_dates, fmt, output, cohort, overrides, overlays):
     """Write an audit report of RECORD(s): header with hashes and the command that reproduces it,
     a summary of verdicts, and every criterion with its protocol text, reading, outcome and
     derivation tree. The same inputs give byte-identical reports."""
@@ -143,7 +171,7 @@ def report_command(records, trials, as_of, strict_dates, fmt, output, cohort):
                 raise OutputError(f"-o {visible(path)}: cannot write the report: {err.strerror or err}") from None
     with output_locks([("-o", path) for _record, path in planned if path is not None]):
         for record, path in planned:
-            loaded, warnings = load(record, as_of, strict_dates)
+            loaded, warnings = load(record, as_of, strict_dates, overlays, overrides)
             write(path, render(loaded, list(trials), fmt, warnings))
 
 

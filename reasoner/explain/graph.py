@@ -19,10 +19,12 @@ from ..logic.clauses import Aggregate, Atom, FunctionValue, bound_value, match_p
 from ..logic.engine import PATIENT, engine
 from ..logic.proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation, definitions
 from ..logic.rulebook import HOLDS, LACKS, rulebook
+from ..record.edit import source_file, what_if
 from ..record.facts import reference_facts
 from ..record.predicates import BASE, where
 from ..verdict.outcomes import ELIGIBLE, FAIL, INELIGIBLE, UNKNOWN, trial_verdicts
-from .phrasebook import Phrasebook, clause_kinds
+from .decide import Finder
+from .phrasebook import clause_kinds, phrasebook
 
 
 def explain(record, trial_ids=None, criterion=None):
@@ -43,16 +45,6 @@ def explain(record, trial_ids=None, criterion=None):
     return builder.graph
 
 
-_PHRASEBOOKS = {}
-
-
-def _phrasebook(book):
-    """One Phrasebook per rule set (its value kinds take a fixpoint over every clause)."""
-    if book.key not in _PHRASEBOOKS:
-        _PHRASEBOOKS[book.key] = Phrasebook(book)
-    return _PHRASEBOOKS[book.key]
-
-
 class Builder:
     """Adds trial, criterion and proof nodes for one patient session; node ids are stable so a
     fact or derivation used twice is one node (the graph is a DAG, not a tree)."""
@@ -61,22 +53,23 @@ class Builder:
         self.book = book
         self.record = record
         self.prover = Prover(session, book)
-        self.words = _phrasebook(book)
+        self.words = phrasebook(book)
         self.graph = nx.DiGraph(
             patient=record.patient_id, as_of=record.as_of.isoformat(), input=record.filename,
             input_sha256=record.sha256, ruleset_sha256=book.sha256, rules=book.folder, tool_version=__version__,
-            condensed=False)
+            condensed=False, overlays=list(getattr(record, "overlays", ())), what_if=what_if(record))
         self.sources = {}
         self.items = {}      # list item id (M1, ADJ2) -> its record path (metastases[0])
         for fact in session.facts.facts:
             if fact.args and fact.path.endswith("]") and "." not in fact.path:
                 self.items.setdefault(fact.args[0], fact.path)
-            file = None if fact.path == "--as-of" else record.filename   # a value from the command line, not the record
+            file = None if fact.path == "--as-of" else source_file(record, fact.path)   # the command line is not the record
             self.sources.setdefault((fact.pred, (PATIENT,) + fact.args), []).append((file, fact.path))
         for fact in reference_facts():
             file, _, key = fact.path.partition(": ")
             self.sources.setdefault((fact.pred, fact.args), []).append((file, key))
         self.fhir = record.data.get("sources") or {}   # FHIR import: record path -> "Type/id element"
+        self.finder = Finder(book, session)
         self.gaps = {}
         for gap in session.facts.gaps:
             self.gaps.setdefault(gap.path, []).append(gap)
@@ -334,6 +327,16 @@ class Builder:
                         if best is None or len(chain) < len(best):
                             chains[(path, index)] = chain
         absent = set(self.gaps)
+        for n, need in enumerate(self.finder.needs(crit)):
+            did = self.node(f"decide:{crit.trial}/{crit.id}#{n}", kind="to_decide", label=self.words.to_decide(need),
+                            cite=need.rule, side=need.side, decides=need.decides, need=need.text,
+                            inputs=list(need.inputs), recorded=list(need.recorded), absent=need.absent,
+                            time_bound=need.time_bound, where=need.rule)
+            self.edge(cid, did, "to_decide")
+            if need.reads != need.rule:
+                rid = self.node(f"{did}@{need.reads}", kind="rule_ref", cite=need.reads, where=need.reads,
+                                clause=need.reads_text, applies=False, label=f"read by: {need.reads_text}")
+                self.edge(did, rid, "via")
         for path in missing:
             mid = self.node(f"missing:{crit.trial}/{crit.id}:{path}", kind="missing",
                             label=self.words.missing(path, path in absent),

@@ -540,6 +540,13 @@ class Phrasebook:
         (e.g. a test outside its window)."""
         return f"not recorded: {path}" if absent else f"recorded, but not enough to decide: {path}"
 
+    def to_decide(self, need):
+        """What would decide an unknown criterion (explain/decide.py Need)."""
+        text = f"to decide: {need.text} -> {need.decides}"
+        if need.recorded:
+            text += f" (recorded, but not enough to decide: {'; '.join(need.recorded)})"
+        return text
+
     def would_use(self, clause):
         if clause.criterion:
             trial, cid, side = clause.criterion
@@ -610,3 +617,107 @@ def _substitute(lit, bindings, var_kinds, units=None):
 
 
 _OPS = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "in": ast.In, "not in": ast.NotIn}
+
+
+# -- what would decide an unknown criterion (reasoner/explain/decide.py) ----------------------------
+# A list item wanted but not recorded reads as a noun with its constrained arguments; predicates
+# without a noun here use their BASE doc.
+ITEM_NOUNS = {
+    "imaging": "an imaging study",
+    "lab": "a lab result",
+    "performance": "an ECOG/WHO performance status assessment",
+    "pregnancy_test": "a pregnancy test",
+    "toxicity": "a residual toxicity",
+    "regimen": "a systemic regimen",
+    "lesion": "a metastatic lesion",
+    "other_malignancy": "another malignancy",
+    "comorbidity": "a comorbidity",
+}
+WANTED_PHRASES = {
+    "recorded": "section {0} recorded (an empty list means none)",
+    "lab_uln_pair": "the upper limit of normal of lab result {0}",
+}
+DATE_ARGS = ("Day", "Start")
+ARG_WORDS = {"Day": "dated", "Start": "started", "Milli": "value", "Micro": "value"}
+DAY_OPS = {">=": "on or after {0}", ">": "after {0}", "<=": "on or before {0}", "<": "before {0}",
+           "==": "on {0}", "!=": "not on {0}"}
+VALUE_OPS = {">=": "at least {0}", ">": "more than {0}", "<=": "at most {0}", "<": "less than {0}",
+             "==": "{0}", "!=": "not {0}"}
+FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "==", "!=": "!="}
+
+
+def phrasebook(book):
+    """One Phrasebook per rule set (its value kinds take a fixpoint over every clause)."""
+    key = getattr(book, "key", book.sha256)
+    if key not in _PHRASEBOOKS:
+        _PHRASEBOOKS[key] = Phrasebook(book)
+    return _PHRASEBOOKS[key]
+
+
+_PHRASEBOOKS = {}
+
+
+def has_words(pred):
+    """Whether pred has its own phrase (else it reads as written, pred(args))."""
+    return pred in BASE_PHRASES or pred in DERIVED_PHRASES or pred in FUNCTION_NOUNS
+
+
+def bound_text(op, value, kind):
+    """`X op value` said of X: 'on or after 2026-11-30', 'at most 2', 'pet-ct or fdg-pet-ct'."""
+    if op == "in":
+        return " or ".join(show(v, kind) for v in value)
+    if op == "not in":
+        return "none of " + ", ".join(show(v, kind) for v in value)
+    table = DAY_OPS if kind == "day" else VALUE_OPS
+    return table[op].format(show(value, kind))
+
+
+def wanted(words, pred, pattern, bounds):
+    """A fact that would decide a criterion: pattern holds constants (None = free), bounds
+    {position: 'at most 2', ...} the constraints on free positions."""
+    start = 1 if pattern and pattern[0] == PATIENT else 0
+    info = BASE.get(pred)
+    kinds = words.kinds.get(pred, {})
+    if pred in ITEM_NOUNS and pattern[start] is None:
+        parts, dated = [], []
+        for pos in range(start + 1, len(pattern)):
+            name = info.args[pos - 1]
+            text = bounds.get(pos) or (None if pattern[pos] is None else show(pattern[pos], kinds.get(pos)))
+            if text:
+                (dated if name in DATE_ARGS else parts).append(f"{ARG_WORDS.get(name, name.lower())} {text}")
+        text = ITEM_NOUNS[pred] + (f" with {', '.join(parts)}" if parts else "")
+        return text + (("," if parts else "") + " " + ", ".join(dated) if dated else "")
+    shown = []
+    for pos in range(start, len(pattern)):
+        kind = "tenths" if (pred, pos) in TENTHS else kinds.get(pos)
+        if pattern[pos] is not None:
+            shown.append(show(pattern[pos], kind))
+        else:
+            shown.append(bounds.get(pos) or ("(any date)" if kind == "day" else ANY))
+    template = WANTED_PHRASES.get(pred) or BASE_PHRASES.get(pred) or DERIVED_PHRASES.get(pred)
+    if template:
+        try:   # a free value a template shows in brackets (an item id) is left out
+            return template.format(*shown).replace(f" ({ANY})", "")
+        except IndexError:
+            pass
+    return f"{pred}({', '.join(shown)})"
+
+
+def fell_short(candidate, value, op, bound, kind):
+    """A recorded candidate whose value misses a bound: 'pregnancy test T1: negative on 2026-11-01,
+    not on or after 2026-11-30 (29 days before)'."""
+    text = f"{candidate}, not {bound_text(op, bound, kind)}"
+    if kind == "day" and isinstance(value, int) and isinstance(bound, int) and value != bound:
+        days = abs(value - bound)
+        text += f" ({days} day{'s' if days != 1 else ''} {'before' if value < bound else 'after'})"
+    return text
+
+
+def decides(words, trial, cid, side):
+    """'I3 met', 'exclusion E2 applies'."""
+    return words.criterion_side(trial, cid, side)
+
+
+def no_longer(words, pred, args):
+    """A recorded fact that would have to be otherwise for the rule to apply."""
+    return f"not: {words.atom(pred, args)} (as recorded)"

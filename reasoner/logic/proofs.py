@@ -359,6 +359,8 @@ class Prover:
             return self.refute(pred, pattern, depth + 1)
         if kind == "nofn":
             _, lit, keys, _wanted = instance
+            if self.function_rows(lit.func, keys):   # it has a value, only not the one wanted
+                return None
             return self.refute(lit.func, keys, depth + 1)
         return None
 

@@ -305,3 +305,14 @@ def load_record(path, as_of, strict_dates=False, criteria=None):
     raw = read_bytes(path)
     data = parse_text(raw, str(path))
     return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates, criteria)
+
+
+def parse_value(text, name):
+    """One value written as YAML (a --set value), with the record's own safe loader and limits."""
+    try:
+        value = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        raise InputError(f"{name}: {_yaml_problem(err, text)}") from None
+    if not _depth(value, MAX_DEPTH):
+        raise InputError(f"{name}: nested too deeply, expected at most {MAX_DEPTH} levels")
+    return value

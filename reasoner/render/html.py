@@ -236,6 +236,8 @@ def _criterion(crit):
     if crit.missing:
         rows.append((WORDS["missing"], '<ul class="missing">' + "".join(f"<li><code>{esc(p)}</code></li>" for p in crit.missing)
                      + "</ul>"))
+    if crit.to_decide:
+        rows.append((WORDS["to_decide"], '<ul class="to-decide">' + "".join(f"<li>{esc(t)}</li>" for t in crit.to_decide) + "</ul>"))
     body = "".join(f"<dt>{esc(row[0])}</dt><dd{_class(row)}>{row[1]}</dd>" for row in rows)
     return (f'<article class="criterion c-{esc(crit.outcome)}" id="{esc(crit.anchor)}">\n'
             f'<h3>{esc(crit.id)} &middot; {esc(crit.kind)} &middot; '

@@ -155,6 +155,9 @@ def _criterion(crit):
         lines += [f"  - {md(label, lead=True)}" + (f" [{code(cite)}]" if cite else "") for label, cite in crit.facts]
     if crit.missing:
         lines.append(f"- **{md(WORDS['missing'])}:** " + ", ".join(code(p) for p in crit.missing))
+    if crit.to_decide:
+        lines.append(f"- **{md(WORDS['to_decide'])}:**")
+        lines.extend(f"  - {md(t, lead=True)}" for t in crit.to_decide)
     lines.append(f"- **{md(WORDS['tree'])}:**")
     if not crit.tree:
         lines.append(f"  - {md(WORDS['empty_tree'], lead=True)}")

@@ -58,6 +58,7 @@ WORDS = {
     "proof": "Proof",
     "outcome": "Outcome",
     "missing": "Missing inputs",
+    "to_decide": "What would decide it",
     "deciding_mark": "deciding",
     "tree": "Derivation tree",
     "empty_tree": "(no derivation: nothing to show)",
@@ -94,6 +95,7 @@ class CriterionSection:
     node: str            # its node in the explanation graph
     anchor: str
     tree: tuple          # TreeNode: the criterion node's children
+    to_decide: tuple = ()   # what would decide an unknown criterion, in words (explain/decide.py)
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,8 @@ def _criterion_section(graph, outcome, trial_anchor, deciding):
     return CriterionSection(
         id=crit.id, kind=crit.kind, outcome=outcome.outcome, outcome_word=OUTCOME_WORDS[outcome.outcome],
         text=data["text"], reading=data["reading"], cite=data["cite"], missing=tuple(outcome.missing),
-        rule=rule, facts=facts, deciding=deciding, node=node, anchor=f"{trial_anchor}-{crit.id}", tree=_subtrees(graph, node, set()))
+        rule=rule, facts=facts, deciding=deciding, node=node, anchor=f"{trial_anchor}-{crit.id}", tree=_subtrees(graph, node, set()),
+        to_decide=tuple(graph.nodes[c]["label"] for c in graph.successors(node) if graph.nodes[c]["kind"] == "to_decide"))
 
 
 def _node(graph, node):

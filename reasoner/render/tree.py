@@ -15,7 +15,9 @@ REPEAT = " (as above)"
 
 
 def render_tree(graph, depth=None):
-    lines = []
+    lines = [line for line in (graph.graph.get("what_if"),) if line]
+    if graph.graph.get("overlays"):
+        lines.append("with: " + ", ".join(graph.graph["overlays"]))
     focused = graph.graph.get("criterion") is not None
     for root in _roots(graph):
         _walk(graph, root, 0, depth, lines, set(), expand=True, focused=focused)

@@ -1,7 +1,7 @@
 """Criterion outcomes (pass / fail / unknown + missing inputs) and trial verdicts.
 
 Inclusion: holds -> pass, lacks -> fail. Exclusion: holds -> fail, lacks -> pass. Neither ->
-unknown, reporting the record inputs its rules could read that the record leaves out. Both -> a
+unknown, reporting the record inputs its rules could read that the record leaves out (only those). Both -> a
 RuleConflict: the rules contradict themselves, which is an error, never a verdict.
 """
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import RuleConflict
 from ..logic.rulebook import dependencies
+from ..record.format import SECTIONS_WITH_ITEMS
 from ..record.predicates import BASE, where
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
@@ -60,7 +61,10 @@ def criterion_outcome(criterion, evaluation, book, with_missing=True):
         met = holds
         passed = met if criterion.kind == "inclusion" else not met
         return CriterionOutcome(criterion, PASS if passed else FAIL, ())
-    return CriterionOutcome(criterion, UNKNOWN, missing_inputs(criterion, evaluation.facts.gaps, book) if with_missing else ())
+    if not with_missing:
+        return CriterionOutcome(criterion, UNKNOWN, ())
+    return CriterionOutcome(criterion, UNKNOWN, missing_inputs(
+        criterion, evaluation.facts.gaps, book, getattr(evaluation.record, "set_aside", ())))
 
 
 _PATTERNS = {}   # (rule-set hash, trial, criterion) -> base patterns its rules read
@@ -100,18 +104,43 @@ def _gaps_by_pred(gaps):
     return cached[1]
 
 
-def missing_inputs(criterion, gaps, book):
-    """Record paths the criterion's rules could read that the record leaves out."""
-    patterns = _patterns(book, criterion)
+def missing_inputs(criterion, gaps, book, set_aside=()):
+    """Record paths the criterion's rules could read that the record leaves out, and entries set
+    aside as dated after --as-of that such a rule could read. Nothing recorded is called missing:
+    what a recorded input lacks is said by to_decide (reasoner/explain/decide.py)."""
     grouped = _gaps_by_pred(gaps)
     found = {gap.path for pred, pats in _patterns_by_pred(book, criterion).items() for gap in grouped.get(pred, ())
              if any(_matches(gap, pred, pat) for pat in pats)}
-    if found:
-        return tuple(sorted(found))
-    # Nothing is absent, yet nothing decided (e.g. a test outside its window, an attestation
-    # not given): name the inputs that would decide it.
-    return tuple(sorted({where(pred, {i: v for i, v in enumerate(pat) if v is not None and i > 0})
-                         for pred, pat in patterns if BASE[pred].patient and pred not in ("as_of", "recorded")}))
+    sections = _sections_read(book, criterion)
+    # A list section left out (no `recorded` fact), or declared incomplete (the record says part of
+    # it is not there), is missing for every rule reading its items.
+    found |= {gap.path for gap in grouped.get("recorded", ()) if gap.path in sections}
+    if set_aside:
+        tops = {_section(path) for path in _paths_read(book, criterion)}
+        found |= {entry.path for entry in set_aside if _section(entry.path) in tops}
+    return tuple(sorted(found))
+
+
+def _paths_read(book, criterion):
+    """Record paths (BASE `where`) of the patient predicates the criterion's rules read, cached."""
+    key = (book.key, criterion.trial, criterion.id, "paths")
+    if key not in _PATTERNS:
+        _PATTERNS[key] = frozenset(where(pred) for pred in _patterns_by_pred(book, criterion) if BASE[pred].patient)
+    return _PATTERNS[key]
+
+
+def _sections_read(book, criterion):
+    """List sections whose items the criterion's rules read, cached."""
+    key = (book.key, criterion.trial, criterion.id, "sections")
+    if key not in _PATTERNS:
+        paths = _paths_read(book, criterion)
+        _PATTERNS[key] = frozenset(s for s in SECTIONS_WITH_ITEMS if any(p.startswith(s) for p in paths))
+    return _PATTERNS[key]
+
+
+def _section(path):
+    """The top-level record section of a path: 'labs[2].value' -> 'labs'."""
+    return path.replace("[", ".").split(".")[0]
 
 
 def _matches(gap, pred, pattern):

@@ -1,0 +1,363 @@
+"""What would decide an unknown criterion, in words, derived from the rule bodies.
+
+For each holds/lacks clause of an unknown criterion, the prover's refutation (logic/proofs.py)
+says where every attempt to apply it stopped. The literal that stopped the attempts that got
+furthest is what the record does not give: a positive literal that found nothing (or nothing that
+passes the comparisons after it) asks for such a fact, with those comparisons as its bounds; a
+negated literal that found something asks for what would undo it (the negations in its proof).
+The phrasebook words each wanted fact; recorded facts that were examined and fell short are named
+as "recorded, but not enough to decide". Nothing here is written per criterion, so new rules get
+it for free. Computed on demand (one patient session per call), never inside judge().
+"""
+
+import ast
+import dataclasses
+from dataclasses import dataclass
+
+from ..logic.clauses import Atom, Comparison, FunctionValue, Var, evaluate
+from ..logic.engine import PATIENT, engine
+from ..logic.proofs import CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation, definitions
+from ..logic.rulebook import HOLDS, LACKS, dependencies, rulebook
+from ..record.predicates import BASE, where
+from ..verdict.inputs import time_bound
+from ..verdict.outcomes import UNKNOWN
+from .phrasebook import FLIP, TENTHS, bound_text, clause_kinds, decides, fell_short, has_words, no_longer, phrasebook, show, wanted
+
+KEY_ARGS = {"Id", "Lesion", "Kind", "Test", "Key", "Section", "Receptor", "Trial", "Criterion", "Scale", "Measure", "Which"}
+MAX_DEPTH = 5    # trial helpers followed down before a wanted fact is named as the helper itself
+
+
+@dataclass(frozen=True)
+class Need:
+    """One way to decide an unknown criterion."""
+    side: str            # holds | lacks | either (the fact decides it whatever its value)
+    decides: str         # "I3 met", "exclusion E2 applies"
+    text: str            # the fact that would decide it, in words
+    inputs: tuple        # record paths that would hold it
+    recorded: tuple      # recorded facts examined that were not enough (words)
+    absent: bool         # none of its inputs is in the record
+    time_bound: bool     # a new observation, assessment or judgement could give it
+    rule: str            # file:line of the criterion clause
+    reads: str = ""      # file:line of the clause whose literal asks for it (may be a helper's)
+    reads_text: str = ""
+
+    @property
+    def actionable(self):
+        return self.absent or self.time_bound
+
+    def as_json(self):
+        return {"side": self.side, "decides": self.decides, "need": self.text, "inputs": list(self.inputs),
+                "recorded": list(self.recorded), "absent": self.absent, "time_bound": self.time_bound,
+                "rule": self.rule, "reads": self.reads}
+
+
+@dataclass(frozen=True)
+class _Want:
+    pred: str
+    pattern: tuple       # full arguments, None = free
+    bounds: tuple        # ((position, words), ...)
+    recorded: tuple = ()
+    against: bool = False   # a recorded fact the rule needs absent
+    clause: object = None   # the clause whose literal asks for it
+
+
+def to_decide(record, verdicts):
+    """{(trial, criterion id): [Need, ...]} for every unknown criterion in verdicts."""
+    unknown = {}
+    for tv in verdicts:
+        for outcome in tv.criteria:
+            if outcome.outcome == UNKNOWN:
+                unknown.setdefault((outcome.criterion.trial, outcome.id), outcome.criterion)
+    if not unknown:
+        return {}
+    book = rulebook()
+    with engine().patient(record) as session:
+        finder = Finder(book, session)
+        return {key: finder.needs(crit) for key, crit in unknown.items()}
+
+
+class Finder:
+    """Needs of unknown criteria for one patient session."""
+
+    def __init__(self, book, session):
+        self.book = book
+        self.defs = definitions(book)
+        self.prover = Prover(session, book)
+        self.words = phrasebook(book)
+        self.gap_paths = {g.path for g in session.facts.gaps}
+        self.recorded_preds = {f.pred for f in session.facts.facts}
+        self.recorded_items = {(f.pred, f.args[0]) for f in session.facts.facts
+                               if f.args and BASE[f.pred].args[0] in ("Id", "Lesion")}
+        self.items = {}      # list item id (M1, lab3) -> its record path (metastases[0])
+        for fact in session.facts.facts:
+            if fact.args and fact.path.endswith("]") and "." not in fact.path:
+                self.items.setdefault(fact.args[0], fact.path)
+
+    def needs(self, crit):
+        out, seen = [], set()
+        for side, pred in (("holds", HOLDS), ("lacks", LACKS)):
+            ref = self.prover.refute(pred, (PATIENT, crit.trial, crit.id))
+            found = [(part.clause, want) for part in ref.clauses for want in self.clause_wants(part, ref.pattern, 0)]
+            for clause, want in _alternatives(found, self.words):
+                need = self.need(crit, side, clause, want)
+                if (side, need.text) not in seen:
+                    seen.add((side, need.text))
+                    out.append(need)
+        out = _either_side(out, self.words, crit)
+        useful = [n for n in out if n.actionable]
+        if useful:
+            return useful
+        if out:
+            return out
+        return [self._fallback(crit)]
+
+    # -- where each clause stopped ---------------------------------------------------------------
+    def clause_wants(self, part, pattern, depth):
+        """Wanted facts of one clause refuted for pattern (its head's values; None = free)."""
+        if not part.attempts:
+            return []
+        furthest = max(a.failed for a in part.attempts)
+        stuck = [a for a in part.attempts if a.failed == furthest]
+        body = part.clause.body
+        lit = body[furthest]
+        new = _new_vars(part.clause, pattern)
+        if isinstance(lit, Comparison):
+            binder = next((j for j in range(furthest - 1, -1, -1) if new[j] & lit.variables), None)
+            if binder is None:
+                return []
+            recorded = tuple(dict.fromkeys(r for r in (self._fell_short(a, binder, lit, part.clause) for a in stuck) if r))
+            return [self._want(part.clause, binder, new, dict(stuck[0].bindings), recorded)]
+        if isinstance(lit, (Atom, FunctionValue)) and not getattr(lit, "negated", False):
+            reason = stuck[0].reason
+            pred = lit.pred
+            if isinstance(reason, Refutation) and not reason.detailed and depth < MAX_DEPTH:
+                reason = self.prover.refute(reason.pred, reason.pattern)   # the prover's own depth cut: go on
+            if pred not in BASE and depth < MAX_DEPTH and isinstance(reason, Refutation) and reason.clauses:
+                wants = [w for sub in reason.clauses for w in self.clause_wants(sub, reason.pattern, depth + 1)]
+                if wants:
+                    return wants
+            recorded = ()
+            if isinstance(reason, Refutation) and reason.base and not _keyed(reason):
+                recorded = tuple(self.words.atom(s.pred, s.args) for s in reason.examined)
+            return [self._want(part.clause, furthest, new, dict(stuck[0].bindings), recorded)]
+        if isinstance(lit, Atom):   # negated: something the rule needs absent was found
+            out = []
+            for attempt in stuck:
+                out += self.undo(attempt.reason, depth)
+            return out
+        return []
+
+    def undo(self, reason, depth):
+        """What would take away a fact or derivation a negated literal forbids: the negations in
+        its proof, each asked for as a positive fact."""
+        if isinstance(reason, FactStep):
+            return [_Want(reason.pred, reason.args, (), against=True)]
+        if not isinstance(reason, Derivation):
+            return []
+        out = []
+        for step in _negation_steps(reason):
+            pred, pattern = step.literal.pred, step.pattern
+            if pred in BASE or has_words(pred) or depth >= MAX_DEPTH:
+                out.append(_Want(pred, pattern, ()))
+                continue
+            ref = self.prover.refute(pred, pattern, depth + 1)
+            wants = [w for sub in ref.clauses for w in self.clause_wants(sub, ref.pattern, depth + 1)]
+            out += wants or [_Want(pred, pattern, ())]
+        return out or [_Want(reason.pred, reason.args, (), against=True)]
+
+    def _want(self, clause, j, new, bindings, recorded):
+        """The literal at j as a wanted fact: earlier variables as their values, its own free,
+        bounded by the comparisons after it that read only its own and earlier variables."""
+        body = clause.body
+        lit = body[j]
+        known = {name: value for name, value in bindings.items() if not any(name in n for n in new[j:])}
+        args = lit.args + ((lit.value,) if isinstance(lit, FunctionValue) else ())
+        pattern = tuple(a.value if not isinstance(a, Var) else known.get(a.name) for a in args)
+        kinds = self.words.kinds.get(lit.pred, {})
+        bounds = {}
+        for later in body[j + 1:]:
+            if not isinstance(later, Comparison) or not later.variables & new[j]:
+                continue
+            if not later.variables <= new[j] | set(known):
+                continue
+            for pos, term in enumerate(args):
+                if isinstance(term, Var) and term.name in new[j]:
+                    kind = "tenths" if (lit.pred, pos) in TENTHS else kinds.get(pos)
+                    text = _bound(later, term.name, known, kind)
+                    if text:
+                        bounds[pos] = f"{bounds[pos]} and {text}" if pos in bounds else text
+        return _Want(lit.pred, pattern, tuple(sorted(bounds.items())), recorded, clause=clause)
+
+    def _fell_short(self, attempt, binder, lit, clause):
+        step = attempt.steps[binder] if binder < len(attempt.steps) else None
+        reason = attempt.reason
+        if step is None or not isinstance(reason, CompareStep):
+            return None
+        if isinstance(step, (FactStep, Derivation)):
+            candidate = self.words.atom(step.pred, step.args)
+        elif isinstance(step, FunctionStep):
+            candidate = self.words.atom(step.proof.func, step.proof.keys + (step.proof.value,))
+        else:
+            return None
+        side = _var_side(lit)
+        if side is None:
+            return f"{candidate}, not {lit.text}"
+        name, op, other = side
+        bindings = dict(attempt.bindings)
+        try:
+            bound = evaluate(other, bindings)
+        except (KeyError, TypeError, ValueError):
+            return f"{candidate}, not {lit.text}"
+        kind = clause_kinds(clause, self.words.kinds).get(name)
+        return fell_short(candidate, bindings.get(name), op, bound, kind)
+
+    # -- words -------------------------------------------------------------------------------------
+    def need(self, crit, side, clause, want):
+        if want.against:
+            text = no_longer(self.words, want.pred, want.pattern)
+        else:
+            text = wanted(self.words, want.pred, want.pattern, dict(want.bounds))
+        preds = self._base_preds(want.pred, want.pattern)
+        inputs = tuple(sorted({self._path(p, pat) for p, pat in preds if BASE[p].patient
+                               and p not in ("as_of", "recorded")} or {self._path(p, pat) for p, pat in preds}))
+        absent = bool(inputs) and all(p in self.gap_paths for p in inputs) or (
+            bool(preds) and not any(p in self.recorded_preds for p, _pat in preds if p not in ("as_of", "recorded")))
+        # Another value for an item already recorded (lab1's ULN, CT2's response) is a correction,
+        # not something to collect: a new observation would be a new item.
+        rewrites = want.pred in BASE and len(want.pattern) > 1 and (want.pred, want.pattern[1]) in self.recorded_items
+        return Need(side, decides(self.words, crit.trial, crit.id, side), text, inputs, want.recorded,
+                    bool(absent) and not want.against,
+                    time_bound({p for p, _pat in preds}) and not want.against and not rewrites, clause.where,
+                    (want.clause or clause).where, (want.clause or clause).text)
+
+    def _base_preds(self, pred, pattern):
+        if pred in BASE:
+            return {(pred, pattern)}
+        clauses = [c for c in self.defs.get(pred, [])]
+        return dependencies(self.book, clauses) if clauses else set()
+
+    def _path(self, pred, pattern):
+        """The record path of pred(pattern), naming the item when the pattern does (labs[2].uln)."""
+        consts = {i: v for i, v in enumerate(pattern) if v is not None and i > 0}
+        path = where(pred, consts)
+        item = self.items.get(pattern[1]) if len(pattern) > 1 and "[]" in path else None
+        head = item.split("[")[0] if item else None
+        if item and path.startswith(head + "[]"):
+            path = item + path[len(head) + 2:]
+        return path
+
+    def _fallback(self, crit):
+        """No clause could be followed (refutation cut short): name the inputs its rules read."""
+        preds = dependencies(self.book, crit.clauses)
+        inputs = tuple(sorted({self._path(p, pat) for p, pat in preds if BASE[p].patient
+                               and p not in ("as_of", "recorded")}))
+        return Need("holds", decides(self.words, crit.trial, crit.id, "holds"),
+                    "a decision from these inputs: " + ", ".join(inputs), inputs, (), False,
+                    time_bound({p for p, _pat in preds}), f"{crit.file}:{crit.line}")
+
+
+def _alternatives(found, words):
+    """Wants that differ only in one constant (a performance status on the ecog or the who scale)
+    become one want with that position bounded by the alternatives."""
+    out = []
+    for clause, want in found:
+        for i, (first_clause, other) in enumerate(out):
+            pos = _one_difference(other, want)
+            if pos is not None:
+                bounds = dict(other.bounds)
+                kind = words.kinds.get(want.pred, {}).get(pos)
+                previous = bounds.get(pos) or show(other.pattern[pos], kind)
+                bounds[pos] = f"{previous} or {show(want.pattern[pos], kind)}"
+                pattern = other.pattern[:pos] + (None,) + other.pattern[pos + 1:]
+                out[i] = (first_clause, dataclasses.replace(other, pattern=pattern, bounds=tuple(sorted(bounds.items())),
+                                                            recorded=other.recorded + want.recorded))
+                break
+        else:
+            out.append((clause, want))
+    return out
+
+
+def _one_difference(a, b):
+    """The one position where two wants' constants differ (None if they differ otherwise)."""
+    if a.pred != b.pred or a.against or b.against or a.bounds != b.bounds or len(a.pattern) != len(b.pattern):
+        return None
+    diff = [i for i, (x, y) in enumerate(zip(a.pattern, b.pattern)) if x != y]
+    if len(diff) != 1 or b.pattern[diff[0]] is None or (a.pattern[diff[0]] is None and diff[0] not in dict(a.bounds)):
+        return None
+    return diff[0]
+
+
+def _keyed(ref):
+    """Whether the refutation's examined facts differ in a key (another test, another date kind):
+    those are other things, not the wanted one recorded short of a bound."""
+    names = BASE[ref.pred].args
+    offset = 1 if BASE[ref.pred].patient else 0
+    consts = [i for i, v in enumerate(ref.pattern) if v is not None and i >= offset]
+    return bool(consts) and names[consts[-1] - offset] in KEY_ARGS
+
+
+def _either_side(needs, words, crit):
+    """A fact asked for by both sides decides the criterion whichever its value: one need."""
+    sides = {}
+    for need in needs:
+        sides.setdefault(need.text, set()).add(need.side)
+    out, done = [], set()
+    for need in needs:
+        if len(sides[need.text]) == 2:
+            if need.text in done:
+                continue
+            done.add(need.text)
+            need = dataclasses.replace(need, side="either", decides=f"decides {crit.id}")
+        out.append(need)
+    return out
+
+
+def _new_vars(clause, pattern):
+    """Per body literal, the variables it binds first (head variables given a value count as bound)."""
+    head = clause.head.args + ((clause.head.target,) if hasattr(clause.head, "agg") else ())
+    seen = {a.name for a, v in zip(head, pattern) if isinstance(a, Var) and v is not None}
+    out = []
+    for lit in clause.body:
+        if isinstance(lit, Atom) and not lit.negated:
+            names = {a.name for a in lit.args if isinstance(a, Var)}
+        elif isinstance(lit, FunctionValue):
+            names = {a.name for a in lit.args + (lit.value,) if isinstance(a, Var)}
+        elif isinstance(lit, Comparison) and lit.op == "==" and isinstance(lit.left, ast.Name):
+            names = {lit.left.id}
+        else:
+            names = set()
+        out.append(names - seen)
+        seen |= names
+    return out
+
+
+def _var_side(lit):
+    """(variable, op, other side) when one side of the comparison is a lone variable."""
+    if isinstance(lit.left, ast.Name) and lit.op in FLIP or lit.op in ("in", "not in") and isinstance(lit.left, ast.Name):
+        return lit.left.id, lit.op, lit.right
+    if isinstance(lit.right, ast.Name) and lit.op in FLIP:
+        return lit.right.id, FLIP[lit.op], lit.left
+    return None
+
+
+def _bound(lit, name, known, kind):
+    """The comparison said of variable `name`, when its other side is known."""
+    side = _var_side(lit)
+    if side is None or side[0] != name:
+        return None
+    _name, op, other = side
+    try:
+        value = evaluate(other, known)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return bound_text(op, value, kind)
+
+
+def _negation_steps(derivation):
+    out = []
+    for step in derivation.steps:
+        if isinstance(step, NegationStep):
+            out.append(step)
+        elif isinstance(step, Derivation):
+            out += _negation_steps(step)
+    return out
