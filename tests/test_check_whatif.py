@@ -89,4 +89,4 @@ def test_overlay_over_a_fhir_bundle_cites_the_overlay_and_the_fhir_resource(tmp_
     assert run.returncode == 0, run.stderr
     assert "I1 pass" in run.stdout
     assert f"diagnosis confirmed by: histology  [{overlay}: diagnosis.confirmation]" in run.stdout
-    assert "metastatic_sites[0].organ (Condition/mCODETrialMatchingSecondaryCancerCondition03PatientExample01 " in run.stdout
+    assert ": Condition/mCODETrialMatchingSecondaryCancerCondition03PatientExample01 code.coding[0]]" in run.stdout

@@ -30,7 +30,7 @@ from .phrasebook import NEGATION_IN_WORDS
 _ITEM = re.compile(r"\[\d+\]")
 _ITEM_INDEX = re.compile(r"\[(\d+)\]")
 MAX_MISSING_LINES = 10     # more missing fields than this: one line per record section
-CONDENSED_ROLES = {"decided_by", "also_evaluated", "criterion", "proof", "needs", "body", "counted"}
+CONDENSED_ROLES = {"decided_by", "also_evaluated", "criterion", "proof", "to_decide", "needs", "body", "counted"}
 
 
 def condense(graph):

@@ -45,6 +45,9 @@ def explain(record, trial_ids=None, criterion=None):
     return builder.graph
 
 
+_phrasebook = phrasebook   # the one cached Phrasebook per rule set (explain/phrasebook.py)
+
+
 class Builder:
     """Adds trial, criterion and proof nodes for one patient session; node ids are stable so a
     fact or derivation used twice is one node (the graph is a DAG, not a tree)."""
