@@ -252,6 +252,24 @@ def test_pregnancy_status_only_when_recent_and_tests_when_dated():
     assert "reproductive.pregnancy_tests" in result.record["incomplete_sections"]
 
 
+def test_hiv_and_hbs_antigen_results_become_assays_without_a_laboratory():
+    """FHIR does not say whether a laboratory was the trial's central one: laboratory stays out."""
+    hiv = obs("h1", "75622-1", effectiveDateTime="2026-11-16", valueCodeableConcept=snomed("260385009"))
+    positive = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "POS"}]}
+    hbs = obs("h2", "5196-1", effectiveDateTime="2026-11-10", interpretation=[positive])
+    unsure = obs("h3", "7917-8", effectiveDateTime="2026-11-12", valueCodeableConcept=snomed("82334004"))
+    equivocal = obs("h4", "7917-8", effectiveDateTime="2026-11-13", valueCodeableConcept=snomed("42425007"))
+    result = imported(bundle(hiv, hbs, unsure, equivocal))
+    assert result.record["assays"] == [
+        {"test": "hbs_antigen", "result": "positive", "date": dt.date(2026, 11, 10)},
+        {"test": "hiv", "result": "indeterminate", "date": dt.date(2026, 11, 12)},
+        {"test": "hiv", "result": "negative", "date": dt.date(2026, 11, 16)},
+    ]
+    assert result.record["sources"]["assays[2].result"] == "Observation/h1 valueCodeableConcept.coding[0]"
+    assert any(w.startswith("Observation/h4: hiv assay:") for w in result.warnings)
+    assert "assays" in result.record["incomplete_sections"]   # absent results are no evidence
+
+
 def medication(rid, rxnorm, date, status="completed"):
     return {"resourceType": "MedicationStatement", "id": rid, "status": status, "effectiveDateTime": date,
             "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxnorm}]}}

@@ -21,7 +21,7 @@ from .therapy import medication, procedure, regimen_entries, validate_regimens
 
 # List sections an import can fill, in record order; each one filled is listed in incomplete_sections.
 LISTS = ("metastatic_sites", "systemic_therapy", "radiotherapy", "surgery", "labs", "performance_status",
-         "comorbidities", "reproductive.pregnancy_tests")
+         "comorbidities", "reproductive.pregnancy_tests", "assays")
 NOT_COMPLETE = LISTS[1:]
 NEVER = dt.date.max
 
@@ -198,7 +198,8 @@ def _assemble(state, patient, sources):
              "radiotherapy": lambda e: (e["item"].get("date", NEVER), e["resource"].label),
              "surgery": lambda e: (e["item"].get("date", NEVER), e["resource"].label),
              "labs": lambda e: (e["item"]["date"], e["item"]["test"], e["resource"].label),
-             "performance_status": lambda e: (e["item"]["date"], e["resource"].label)}
+             "performance_status": lambda e: (e["item"]["date"], e["resource"].label),
+             "assays": lambda e: (e["item"]["date"], e["item"]["test"], e["resource"].label)}
     for section in LISTS:
         entries = sorted(state.pieces.get(section, []), key=order[section]) if section in order else state.pieces.get(section, [])
         items = []

@@ -5,7 +5,7 @@ otherwise the Observation is skipped with the validator's reason (e.g. a unit it
 
 import datetime as dt
 
-from ..record.format import LAB, PERFORMANCE, PREGNANCY_TEST, RECEPTOR
+from ..record.format import ASSAY, LAB, PERFORMANCE, PREGNANCY_TEST, RECEPTOR
 from .codes import describe, lookup
 from .conditions import staging_observation
 from .read import effective, first, problems, source
@@ -161,6 +161,25 @@ def _pregnancy_test(res, state, _hit, _table):
     state.collect("reproductive.pregnancy_tests", {"item": item, "sources": sources, "resource": res})
 
 
+ASSAY_RESULTS = {"positive": "positive", "negative": "negative", "not_determinable": "indeterminate"}
+
+
+def _assay(res, state, hit, _table):
+    """HIV / HBs antigen results. FHIR does not say whether a laboratory is the trial's central one,
+    so `laboratory` stays out (a criterion that asks for the central laboratory stays unknown)."""
+    test = hit.entry["test"]
+    value, where = _coded(res, "result_value")
+    date, element, why = effective(res)
+    if value not in ASSAY_RESULTS or date is None:
+        return state.warn(res, f"{test} assay: {why if date is None else where}: skipped")
+    item = {"test": test, "result": ASSAY_RESULTS[value], "date": date}
+    wrong = problems(ASSAY, item, "assays[]", state.as_of)
+    if wrong:
+        return state.warn(res, "; ".join(wrong) + ": skipped")
+    sources = {".test": source(res, f"code.coding[{hit.index}]"), ".result": source(res, where), ".date": source(res, element)}
+    state.collect("assays", {"item": item, "sources": sources, "resource": res})
+
+
 def _not_used(res, state, hit, _table):
     state.warn(res, f"LOINC {hit.code} (TNM T or N category) is not used by Eligo: skipped")
 
@@ -173,5 +192,6 @@ HANDLERS = (
     ("distant_metastasis", staging_observation),
     ("pregnancy_status", _pregnancy_status),
     ("pregnancy_test", _pregnancy_test),
+    ("assay_test", _assay),
     ("tnm_not_used", _not_used),
 )

@@ -119,7 +119,8 @@ def facts_of(record, gaps=True):
     for section in SECTIONS_WITH_ITEMS:
         head, _, sub = section.partition(".")
         present = sub in data.get(head, {}) if sub else head in data
-        if present and section not in incomplete:   # a partial list is no evidence of absence
+        partial = section in incomplete or (section == "other_trials" and "other_trials_since" in data)
+        if present and not partial:   # a partial list is no evidence of absence
             out.add("recorded", section, section)
         else:
             out.gap("recorded", section, Section=section)
@@ -130,6 +131,7 @@ def facts_of(record, gaps=True):
     _lesions(data, out)
     _therapy(data, out)
     _labs(data, out)
+    _assays(data, out)
     _status(data, out)
     _history(data, out, since)
     _other_trials(data, out)
@@ -206,6 +208,8 @@ def _lesions(data, out):
         out.add("lesion", path, lid, lesion["organ"])
         for key, pred, convert in LESION_FIELDS:
             out.value(pred, f"{path}.{key}", lesion, key, lid, convert=convert)
+        for trial, flag in lesion.get("amenable_for", {}).items():
+            out.add("lesion_amenable_for", f"{path}.amenable_for.{trial}", lid, trial, flag)
         if "adjacent_to" in lesion:
             out.add("lesion_adjacency_recorded", f"{path}.adjacent_to", lid)
             for j, organ in enumerate(lesion["adjacent_to"]):
@@ -225,6 +229,8 @@ def _lesions(data, out):
         out.add("locoregional_lesion", path, lid, site["region"])
         out.value("lesion_progressing", f"{path}.progressing", site, "progressing", lid)
         out.value("locoregional_amenable", f"{path}.amenable_to_local_therapy", site, "amenable_to_local_therapy", lid)
+        for trial, flag in site.get("amenable_for", {}).items():
+            out.add("lesion_amenable_for", f"{path}.amenable_for.{trial}", lid, trial, flag)
         _changes(site, path, lid, out, ("size", "suvmax"))
 
 
@@ -323,6 +329,15 @@ def _labs(data, out):
         out.value("lab_uln_pair", f"{path}.uln", lab, "uln", lid, round(lab["value"] * 10**6), convert=lambda v: round(v * 10**6))
 
 
+def _assays(data, out):
+    for i, assay in entries(data.get("assays", [])):
+        path, aid = f"assays[{i}]", f"assay{i + 1}"
+        out.add("assay", path, aid, assay["test"], assay["result"], day(assay["date"]))
+        out.value("assay_laboratory", f"{path}.laboratory", assay, "laboratory", aid)
+    if "assays" not in data:
+        out.gap("assay", "assays")
+
+
 def _status(data, out):
     for i, ps in entries(data.get("performance_status", [])):
         out.add("performance", f"performance_status[{i}]", f"ps{i + 1}", ps["scale"], int(ps["value"]), day(ps["date"]))
@@ -385,6 +400,7 @@ def _history(data, out, since):
 
 
 def _other_trials(data, out):
+    out.value("other_trials_since", "other_trials_since", data, "other_trials_since", convert=day)
     for i, trial in entries(data.get("other_trials", [])):
         path, tid = f"other_trials[{i}]", trial["id"]
         out.add("other_trial", path, tid)

@@ -159,6 +159,18 @@ def _check_site(site, path, ctx):
 def _check_lesion(lesion, path, ctx):
     if "site" in lesion and "bone" in lesion["site"] and lesion.get("organ") not in (None, "bone"):
         ctx.problem(f"{path}.organ", "bone when site.bone is given", lesion.get("organ"))
+    return _check_amenable_for(lesion, path, ctx)
+
+
+def _check_amenable_for(lesion, path, ctx):
+    """Per-trial feasibility must name trials Eligo knows: a flag for an unknown trial would be ignored."""
+    flags = lesion.get("amenable_for", {})
+    for key in list(flags):
+        trial, why = _trial_ref(key)
+        if trial is None:
+            ctx.problem(f"{path}.amenable_for.{key}", why, key, show=False)
+        elif trial != key:
+            flags[trial] = flags.pop(key)
     return lesion
 
 
@@ -212,7 +224,7 @@ def _check_assessment(assessment, path, ctx):
 SECTIONS_WITH_ITEMS = (
     "recurrences", "metastases", "locoregional_lesions", "imaging", "systemic_therapy", "radiotherapy", "surgery", "labs",
     "performance_status", "other_malignancies", "comorbidities", "toxicities", "attestations",
-    "reproductive.pregnancy_tests", "other_trials",
+    "reproductive.pregnancy_tests", "other_trials", "assays",
 )
 
 
@@ -276,6 +288,11 @@ def _ids(ids, shown=12):
     return ", ".join(describe(i) for i in ids[:shown]) + more
 
 
+AMENABLE_FOR_DOC = ("per trial id, whether that trial's local therapy is feasible for this lesion, e.g. {oligami: true, "
+                    "cosmo: false}, where protocols ask different questions (OLIGAMI: radiation or surgery; TAORMINA: "
+                    "SABR; COSMO: resection, radiotherapy or RFA; NCT04158843: radical resection or radiotherapy); "
+                    "a trial not named reads amenable_to_local_therapy")
+
 RECEPTOR = Obj({
     "status": Enum("positive", "negative", "low", "equivocal", "pending", "not_determinable", "unknown",
                    doc="test result (HER2-low counts as negative for HER2): `pending` = not yet tested or result awaited; "
@@ -304,6 +321,7 @@ LESION = Obj({
     "confirmed_by_pathology": Bool(doc="biopsy-proven metastasis"),
     "symptomatic": Bool(doc="causes symptoms"),
     "amenable_to_local_therapy": Bool(doc="ablative local therapy (SABR, surgery, RFA) can be delivered"),
+    "amenable_for": Map(None, Bool(), doc=AMENABLE_FOR_DOC),
     "adjacent_to": List(Enum("stomach", "small_bowel", "large_bowel", "spinal_cord", "other"),
                         doc="organs at risk the lesion abuts; [] = abuts none"),
     "spinal_canal_compromise_pct": Num(0, 100, doc="spinal canal compromise, %"),
@@ -336,7 +354,8 @@ LOCOREGIONAL = Obj({
     "baseline_suvmax": Num(0, 200, doc="SUVmax at the start of the current systemic therapy"),
     "progressing": Bool(doc="progressing on the imaging that shows progression, compared with the start of the current systemic therapy"),
     "amenable_to_local_therapy": Bool(doc="ablative local therapy (SABR, surgery, RFA) can be delivered"),
-}, required=("id", "region"), doc="one locoregional tumour site (breast, chest wall or regional nodes)")
+    "amenable_for": Map(None, Bool(), doc=AMENABLE_FOR_DOC),
+}, required=("id", "region"), post=_check_amenable_for, doc="one locoregional tumour site (breast, chest wall or regional nodes)")
 
 REGIMEN = Obj({
     "id": Str(60, ident=True, doc="regimen id, unique in the record"),
@@ -434,6 +453,14 @@ PREGNANCY_TEST = Obj({
     "result": Enum("negative", "positive", doc="result"),
 }, required=("date", "result"), doc="one pregnancy test")
 
+ASSAY = Obj({
+    "test": Enum("hiv", "hbs_antigen", doc="what was tested: hiv (HIV-1/2 antibody or antigen/antibody test), "
+                                          "hbs_antigen (hepatitis B surface antigen)"),
+    "result": Enum("negative", "positive", "indeterminate", doc="qualitative result"),
+    "date": Date(doc="sample date"),
+    "laboratory": Enum("central", "local", doc="the trial's central laboratory or a local one"),
+}, required=("test", "result", "date"), doc="one qualitative test result (serology), apart from history")
+
 ATTESTATION = Obj({
     "criterion": Choice(_criterion_ref,
                         doc="which criterion, as TRIAL/ID"),
@@ -505,6 +532,8 @@ RECORD = Obj({
     "radiotherapy": List(RADIOTHERAPY, key="id", doc="radiotherapy courses; [] = none"),
     "surgery": List(SURGERY, key="id", doc="surgical procedures; [] = none"),
     "labs": List(LAB, key=("test", "date"), doc="laboratory results; one result per test and date"),
+    "assays": List(ASSAY, doc="qualitative test results (HIV, HBs antigen): test, result, date, laboratory ([] = none done); "
+                              "a result, not a history (findings.hiv_infection is the history)"),
     "performance_status": List(PERFORMANCE, doc="ECOG/WHO/Karnofsky assessments"),
     "reproductive": Obj({
         "childbearing_potential": Bool(doc="woman of childbearing potential"),
@@ -530,6 +559,8 @@ RECORD = Obj({
     }, doc="informed consent"),
     "attestations": List(ATTESTATION, key="criterion", doc="investigator judgments for clinician-judgment criteria"),
     "other_trials": List(OTHER_TRIAL, key="id", doc="participation in other clinical trials; [] = none"),
+    "other_trials_since": Date(doc="other_trials lists every participation from this date on, earlier ones possibly not "
+                                   "(e.g. 'no trial in the last 30 days'); leave out when the list covers the whole history"),
     "incomplete_sections": List(Choice(_list_section, doc="a list section name"),
                                 doc="list sections whose items are true but possibly not all (e.g. imported from FHIR): "
                                     "their absence of an item is not evidence; remove a section once checked complete"),
