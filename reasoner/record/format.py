@@ -167,8 +167,8 @@ def _check_amenable_for(lesion, path, ctx):
     flags = lesion.get("amenable_for", {})
     for key in list(flags):
         trial, why = _trial_ref(key)
-        if trial is None:
-            ctx.problem(f"{path}.amenable_for.{key}", why, key, show=False)
+        if trial is None or (ctx.criteria is not None and trial not in ctx.criteria):
+            ctx.problem(f"{path}.amenable_for.{key}", why or TRIAL_EXPECTED, key, show=False)
         elif trial != key:
             flags[trial] = flags.pop(key)
     return lesion
