@@ -189,11 +189,11 @@ def test_fhir_facts_cite_their_resource_and_element():
         assert fact["cite"] == f"{bundle}: {fact['source_resource']} {fact['source_element']}"
         assert "metastatic_sites[" not in fact["cite"]
     age = [d for _n, d in explain(load_input(bundle, AS_OF, warn=lambda _line: None), ["taormina"], "I2").nodes(data=True)
-           if d["kind"] == "fact" and d["pred"] == "age_years"]
+           if d["kind"] == "fact" and d["pred"] in ("age_at", "age_at_least")]
     assert age[0]["source_resource"].startswith("Patient/") and age[0]["source_element"] == "birthDate"
 
 
 def test_a_yaml_record_cites_record_paths(eligible):
     graph = explain(record_from_data(eligible, "p.yaml", AS_OF), ["taormina"], "I2")
-    (age,) = [d for _n, d in graph.nodes(data=True) if d["kind"] == "fact" and d["pred"] == "age_years"]
+    (age,) = [d for _n, d in graph.nodes(data=True) if d["kind"] == "fact" and d["pred"] in ("age_at", "age_at_least")]
     assert age["cite"] == "p.yaml: patient.birth_date" and "source_resource" not in age

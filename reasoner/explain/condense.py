@@ -30,6 +30,7 @@ from .phrasebook import NEGATION_IN_WORDS
 _ITEM = re.compile(r"\[\d+\]")
 _ITEM_INDEX = re.compile(r"\[(\d+)\]")
 MAX_MISSING_LINES = 10     # more missing fields than this: one line per record section
+MAX_SECTION_LINES = 8      # more record sections than this: one line naming the sections
 CONDENSED_ROLES = {"decided_by", "also_evaluated", "criterion", "proof", "to_decide", "needs", "body", "counted"}
 
 
@@ -106,6 +107,10 @@ class _Condenser:
             sections = {}
             for generic, members in groups.items():
                 sections.setdefault(re.split(r"[.\[]", generic, maxsplit=1)[0], []).extend(members)
+            if len(sections) > MAX_SECTION_LINES:   # a criterion that reads a whole stage: name the sections
+                members = [m for group in sections.values() for m in group]
+                self.link(node, self._missing_group(node, "sections", members, by_section=True, names=list(sections)), "needs")
+                return node
             for section, members in sections.items():
                 self.link(node, self._missing_group(node, section, members, by_section=True), "needs")
             return node
@@ -113,7 +118,7 @@ class _Condenser:
             self.link(node, self._missing(members[0]) if len(members) == 1 else self._missing_group(node, generic, members), "needs")
         return node
 
-    def _missing_group(self, criterion, generic, members, by_section=False):
+    def _missing_group(self, criterion, generic, members, by_section=False, names=None):
         """The same field missing from several list items: one line naming the items (by_section:
         every missing field of one record section, one line)."""
         paths = [self.graph.nodes[m]["path"] for m in members]
@@ -125,7 +130,9 @@ class _Condenser:
                 if cite and cite not in cites:
                     cites.append(cite)
         first = self.graph.nodes[members[0]]
-        if by_section:
+        if names:
+            label = self.words.missing_read_by(f"inputs in {len(names)} record sections ({', '.join(names)})", absent, _shorten(cites))
+        elif by_section:
             fields = list(dict.fromkeys(_ITEM.sub("[]", p) for p in paths))
             label = self.words.missing_read_by(", ".join(fields), absent, _shorten(cites))
         else:
