@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from reasoner.errors import RecordError
 from reasoner.logic.rulebook import rulebook
 from reasoner.paths import reference_dir
+from reasoner.pipeline import record_from_data  # with the rules catalogue, as the CLI validates
 from reasoner.record.facts import SECTIONS_WITH_ITEMS
 from reasoner.record.format import FINDINGS, RECORD
-from reasoner.record.read import record_from_data
 from reasoner.record.reference import reference
 from reasoner.record.validator import Bool, Choice, Date, Enum, List, Map, Num, Obj, Str
 
