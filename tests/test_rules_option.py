@@ -72,8 +72,8 @@ def test_explain_cites_the_working_copys_files(tmp_path):
                        "--rules", str(root))
     assert code == 0
     trial_file = root.resolve() / "trials" / "taormina.yaml"
-    assert f"I2 not met: age_at(P, 'registration', A) & (A < 60)  [{trial_file}:" in out
-    assert "55 < 60  (A < 60)" in out
+    assert "I2 not met" in out and f"[{trial_file}:" in out
+    assert "55 < 60" in out
     code, out = invoke("explain", EX001, "--trial", "taormina", "--criterion", "I2", "--as-of", AS_OF.isoformat(),
                        "--rules", str(root), "--format", "json")
     assert json.loads(out)["rules"] == str(root.resolve())

@@ -164,7 +164,12 @@ def _extract(role, spec, commit, target, cwd):
         raise InputError(f"{role} {spec}: revision {commit[:12]} has no rules/ folder at the top of {top}")
     target.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(run.stdout)) as archive:
-        archive.extractall(target, filter="data")
+        if hasattr(tarfile, "data_filter"):   # Python >= 3.11.4
+            archive.extractall(target, filter="data")
+        else:   # older 3.11: our own git archive holds plain files and folders under rules/ only
+            members = [m for m in archive.getmembers() if (m.isfile() or m.isdir()) and m.name.split("/")[0] == "rules"
+                       and ".." not in m.name.split("/") and not m.name.startswith("/")]
+            archive.extractall(target, members=members)
     folder = target / "rules"
     problem = rules_folder_problem(folder)
     if problem:
