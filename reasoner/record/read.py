@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import yaml
@@ -200,17 +201,26 @@ def parse_text(raw, name):
     if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{name}: binary file, expected a YAML or JSON text record")
     text = decode_text(raw, name)
-    try:
+    with _parse_errors(name, text):
         data = _load(text, name)
+    return record_shaped(data, name, "a mapping of record sections at the top level")
+
+
+@contextmanager
+def _parse_errors(name, text, one_line=False):
+    """The one translation of parser failures into messages naming the file (and line), shared by
+    record files and JSONL lines so both refuse the same things the same way."""
+    try:
+        yield
     except json.JSONDecodeError as err:
-        raise InputError(f"{name}: line {err.lineno} column {err.colno}: invalid JSON ({err.msg})") from None
+        where = f"column {err.colno}" if one_line else f"line {err.lineno} column {err.colno}"
+        raise InputError(f"{name}: {where}: invalid JSON ({err.msg})") from None
     except yaml.YAMLError as err:
         raise InputError(f"{name}: {_yaml_problem(err, text)}") from None
     except RecursionError:
         raise InputError(f"{name}: nested too deeply, expected at most {MAX_DEPTH} levels") from None
     except InputError as err:
         raise InputError(f"{name}: {err}") from None
-    return record_shaped(data, name, "a mapping of record sections at the top level")
 
 
 def parse_json_line(raw, name):
@@ -219,14 +229,8 @@ def parse_json_line(raw, name):
     text = decode_text(raw, name, "a JSON object").strip()
     if not text.startswith("{"):
         raise InputError(f"{name}: expected a JSON object (one record per line), got {text[:20]!r}")
-    try:
+    with _parse_errors(name, text, one_line=True):
         data = load_json(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{name}: column {err.colno}: invalid JSON ({err.msg})") from None
-    except RecursionError:
-        raise InputError(f"{name}: nested too deeply, expected at most {MAX_DEPTH} levels") from None
-    except InputError as err:
-        raise InputError(f"{name}: {err}") from None
     return record_shaped(data, name, "a JSON object")
 
 
