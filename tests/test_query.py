@@ -109,7 +109,56 @@ def test_a_ground_goal_on_both_sides_of_a_threshold():
     assert len(holds.answers) == 1 and holds.why_not is None
     assert fails.answers == [] and fails.why_not is not None
     code, out = run(EX001, "lab_below_uln_times(P, 'bilirubin', 6)")
-    assert code == 0 and ": holds" in out.splitlines()[0] and "0.7 * 10 < 6 * 1.2" in out
+    assert code == 0 and ": holds" in out.splitlines()[0]
+    assert "total bilirubin 0.7 mg/dL on 2026-11-16 < 0.6 x ULN (0.72 mg/dL)  [rules/lib/measures.dl:8]" in out
+    assert "V * 10" not in out and "0.7 * 10" not in out          # condensed: the record's units only
+    code, full = run(EX001, "lab_below_uln_times(P, 'bilirubin', 6)", "--full")
+    assert code == 0 and "0.7 * 10 < 6 * 1.2  (V * 10 < K * U)" in full
+
+
+INELIGIBLE_TAORMINA = "facts/patients/ineligible-taormina.yaml"   # M1 spans T9-T12; six lesions
+
+
+def test_a_recursive_chain_is_one_line_naming_its_members_and_full_shows_each_step():
+    code, out = run(INELIGIBLE_TAORMINA, "longest_vertebral_run(P, N)")
+    assert code == 0
+    assert "vertebrae T9, T10, T11, T12 involved, consecutive: a run of 4  [rules/lib/lesions.dl:36" in out
+    assert "run of 1 consecutive" not in out and len(out.splitlines()) <= 6
+    code, full = run(INELIGIBLE_TAORMINA, "longest_vertebral_run(P, N)", "--full")
+    assert "run of 1 consecutive vertebrae involved: T9 to T9" in full and len(full.splitlines()) > 20
+
+
+@pytest.mark.parametrize("asked, holds", [(5, False), (6, True), (7, False)])
+def test_an_aggregate_asked_with_another_value_says_the_value_the_rules_give(asked, holds):
+    result = query(record(INELIGIBLE_TAORMINA), f"lesion_count(P, {asked})")
+    assert bool(result.answers) is holds
+    for extra in ([], ["--why-not"]):
+        code, out = run(INELIGIBLE_TAORMINA, f"lesion_count(P, {asked})", *extra)
+        assert code == 0
+        if holds:
+            assert out.splitlines()[0].endswith(": holds")
+            continue
+        assert out.splitlines()[1] == f"  not found: metastatic lesions: {asked}; the rules give metastatic lesions: 6"
+        assert "lesion_count" not in out.split("\n", 1)[1].replace("lesion_count(P", "")   # no helper name
+        assert f"lesion {asked} in" not in out      # the value is a count, never a lesion id
+        assert "metastases[5]" in out                # the six counted, down to the record
+
+
+def test_a_condensed_refutation_shows_at_most_ten_candidates_per_rule(tmp_path):
+    data = yaml.safe_load((ROOT / EX001).read_text())
+    first = data["metastases"][0]
+    data["metastases"] = [{**first, "id": f"L{i:02}", "size_mm": 60 + i, "site": {"bone": "vertebra", "vertebrae": [f"T{i + 1}"]}}
+                          for i in range(12)]
+    path = tmp_path / "twelve.yaml"
+    path.write_text(json.dumps(data, default=str))
+    code, short = run(str(path), "taormina_small(P, L)")
+    assert code == 0, short
+    assert short.splitlines()[0].endswith(": no answer")
+    tried = [line for line in short.splitlines() if ", but not " in line]
+    assert len(tried) == 10 and "lesion L00: 60 mm, but not 60 mm <= 50 mm" in tried[0]
+    assert "... and 2 more candidates (--why-not shows them all)" in short
+    code, full = run(str(path), "taormina_small(P, L)", "--why-not")
+    assert sum(", but not " in line for line in full.splitlines()) >= 12
 
 
 def test_no_answer_says_why_and_why_not_names_the_failing_condition():
@@ -117,6 +166,8 @@ def test_no_answer_says_why_and_why_not_names_the_failing_condition():
     assert code == 0
     assert short.splitlines()[0].endswith(": does not hold")
     assert "--why-not" in short.splitlines()[-1]
+    assert ("latest bilirubin: 0.7 mg/dL on 2026-11-16 (lab1), but not total bilirubin 0.7 mg/dL on 2026-11-16 "
+            "< 0.5 x ULN (0.6 mg/dL)") in short
     code, full = run(EX001, "lab_below_uln_times(P, 'bilirubin', 5)", "--why-not")
     assert code == 0
     assert "rule does not apply: lab_below_uln_times(P, T, K) <= " in full
@@ -149,6 +200,20 @@ def test_json_names_goal_answers_rules_and_graph():
     assert doc["answers"][0]["args"][0] == "EX-001" and doc["answers"][0]["bindings"].keys() == {"N"}
     ids = {n["id"] for n in doc["explanation"]["nodes"]}
     assert doc["answers"][0]["proof"] in ids and doc["explanation"]["roots"] == ["query:metastatic_lines(P, N)"]
+
+
+@pytest.mark.parametrize("extra, condensed", [([], True), (["--full"], False)])
+def test_json_of_a_recursive_answer_is_condensed_unless_full_and_its_proof_ids_exist(extra, condensed):
+    code, out = run(INELIGIBLE_TAORMINA, "vertebral_run(P, 'T9', C, 4)", "--format", "json", *extra)
+    assert code == 0, out
+    doc = json.loads(out)
+    nodes = {n["id"]: n for n in doc["explanation"]["nodes"]}
+    assert [a["bindings"] for a in doc["answers"]] == [{"C": "T12"}]
+    proof = doc["answers"][0]["proof"]
+    assert proof in nodes
+    assert proof.startswith("chain:") is condensed        # the chain of runs as one node
+    labels = [n["label"] for n in nodes.values()]
+    assert any("run of 1 consecutive vertebrae" in label for label in labels) is not condensed
 
 
 @pytest.mark.parametrize("goal, message", [

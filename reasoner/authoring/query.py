@@ -206,7 +206,12 @@ def query(record, goal_text, trial=None):
                 raise AssertionError(f"{goal.pred}{row}: the engine answered it but no proof was rebuilt")
             bindings = unify(goal.args, row, {})
             answers.append(Answer(row, {v: bindings[v] for v in goal.variables()}, node))
-        refuted = builder.why_not(goal.pred, goal.pattern()) if not answers else None
+        refuted = None
+        if not answers:
+            pattern = goal.pattern()
+            others = builder.prover.function_rows(goal.pred, pattern[:-1]) if goal.function and None not in pattern else []
+            refuted = (builder.other_value(goal.pred, pattern[:-1], pattern[-1], others) if others
+                       else builder.why_not(goal.pred, pattern))
     root = _graph(graph, goal, record, answers, refuted)
     return QueryResult(goal, record, book, trial, answers, refuted, graph, root)
 
@@ -269,11 +274,15 @@ def _plain(value):
 
 
 # -- output ---------------------------------------------------------------------------------------
-def document(result):
-    """The JSON document of a query (docs/authoring.md): the goal, its answers, the graph."""
+def document(result, graph=None):
+    """The JSON document of a query (docs/authoring.md): the goal, its answers, the graph (the
+    full one unless the condensed graph is given)."""
     from ..render.graph_export import to_document
     from ..render.result import set_aside_document
 
+    graph = subgraph(result) if graph is None else graph
+    proofs = [next(child for _a, child, role in graph.out_edges(f"answer:{i + 1}", data="role") if role == "proof")
+              for i in range(len(result.answers))]   # condensing may rename a proof (a chain)
     return {
         "schema_version": QUERY_SCHEMA_VERSION,
         "document": DOCUMENT,
@@ -292,9 +301,9 @@ def document(result):
         "answers": [{"atom": atom_text(result.goal, answer.args),
                      "args": [_plain(a) for a in _with_patient(result, answer.args)],
                      "bindings": {k: _plain(v) for k, v in answer.bindings.items()},
-                     "proof": answer.node} for answer in result.answers],
+                     "proof": proof} for answer, proof in zip(result.answers, proofs)],
         "why_not": result.why_not,
-        "explanation": to_document(subgraph(result)),
+        "explanation": to_document(graph),
     }
 
 

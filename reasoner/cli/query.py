@@ -11,9 +11,6 @@ def _as_of(ctx, param, value):
     return parse_as_of(ctx, param, value)
 
 
-NO_ANSWER_DEPTH = 2   # without --why-not, a refutation shows its summary and each rule, not every attempt
-
-
 @click.command("query")
 @click.argument("record", type=click.Path(dir_okay=True, path_type=str))
 @click.argument("goal")
@@ -25,10 +22,11 @@ NO_ANSWER_DEPTH = 2   # without --why-not, a refutation shows its summary and ea
 @STRICT_DATES
 @click.option("--format", "fmt", type=click.Choice(["tree", "json"]), default="tree", show_default=True,
               help="tree: each answer and its proof to read; json: the answers and the explanation graph.")
-@click.option("--full", is_flag=True, help="The full proof of every answer (default: as `eligo explain` shows it).")
+@click.option("--full", is_flag=True,
+              help="The full proof of every answer, as `eligo explain --full` (default: condensed, as `eligo explain`).")
 @click.option("--why-not", "why_not", is_flag=True,
-              help="When the goal has no answer: for each rule that could derive it, every candidate's first "
-                   "failing condition and why (default: the summary and the rules).")
+              help="When the goal has no answer: the full refutation, every rule that could derive it, every "
+                   "candidate it tried and the whole chain of why (default: one line per rule and candidate).")
 @RULES
 def query_command(record, goal, trial, as_of, strict_dates, fmt, full, why_not):
     """Ask the rules GOAL about RECORD: every answer with its proof, or why there is none.
@@ -40,6 +38,7 @@ def query_command(record, goal, trial, as_of, strict_dates, fmt, full, why_not):
     last: "lesion_count(P, N)". Exit 2 for an unknown predicate or a wrong number of arguments.
     """
     from ..authoring.query import document, query, subgraph
+    from ..explain.condense import condense
     from ..pipeline import load_input
     from ..render.result import dumps
     from ..render.tree import render_tree
@@ -48,11 +47,11 @@ def query_command(record, goal, trial, as_of, strict_dates, fmt, full, why_not):
     for entry in loaded.set_aside:   # as `eligo explain`: the rules never saw them
         click.echo(f"set aside (dated after --as-of {as_of.isoformat()}): {entry.path} {entry.date.isoformat()}", err=True)
     result = query(loaded, goal, trial)
+    graph = subgraph(result) if (full or why_not) else condense(subgraph(result))
     if fmt == "json":
-        click.echo(dumps(document(result)), nl=False)
+        click.echo(dumps(document(result, graph)), nl=False)
         return
-    depth = None if (why_not or full or result.answers) else NO_ANSWER_DEPTH
-    text = render_tree(subgraph(result), depth)
-    click.echo(text, nl=False)
-    if depth is not None:
-        click.echo("(--why-not shows every candidate each rule tried and the condition it failed)")
+    click.echo(render_tree(graph), nl=False)
+    if not (full or why_not):
+        click.echo("(condensed; --full shows every step" + ("" if result.answers else
+                   ", --why-not every candidate each rule tried and the whole chain of why") + ")")

@@ -31,6 +31,7 @@ _ITEM = re.compile(r"\[\d+\]")
 _ITEM_INDEX = re.compile(r"\[(\d+)\]")
 MAX_MISSING_LINES = 10     # more missing fields than this: one line per record section
 MAX_SECTION_LINES = 8      # more record sections than this: one line naming the sections
+MAX_WHY_NOT_LINES = 10     # candidates shown per rule in a condensed refutation (all: --why-not)
 CONDENSED_ROLES = {"decided_by", "also_evaluated", "criterion", "proof", "to_decide", "needs", "body", "counted"}
 
 
@@ -53,7 +54,7 @@ class _Condenser:
 
     def run(self):
         for node, kind in self.graph.nodes(data="kind"):
-            if kind == "trial":
+            if kind in ("trial", "query"):
                 self.visit(node)
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -93,6 +94,62 @@ class _Condenser:
 
     def _group(self, node):
         return self._passthrough(node)
+
+    # -- eligo query: the answers' proofs, or why there is none -------------------------------------
+    def _query(self, node):
+        self.add(node)
+        for child, data in self.children(node, {"answer", "why_not"}):
+            target = self._why_not(child) if data["role"] == "why_not" else self.visit(child)
+            self.link(node, target, data["role"])
+        return node
+
+    def _answer(self, node):
+        return self._passthrough(node, {"proof"})
+
+    def _why_not(self, node):
+        """A refutation a rule author asked for, one line per rule that could derive the goal and
+        one per candidate it tried (its first failing condition and why); a rule that found no
+        candidate shows the first cause down its chain of refutations. The full tree: --why-not."""
+        self.add(node)
+        for rule, _data in self.children(node, {"refuted_by"}):
+            if self.graph.nodes[rule]["kind"] != "rule_ref":   # another value's proof (other_value)
+                self.link(node, self.visit(rule), "refuted_by")
+                continue
+            self.add(rule)
+            self.link(node, rule, "refuted_by")
+            lines = self.children(rule, {"attempt", "fails"})
+            for child, data in lines[:MAX_WHY_NOT_LINES]:
+                if data["role"] == "attempt":
+                    self.link(rule, self._attempt(child), "attempt")
+                else:
+                    self.link(rule, self.add(self._first_cause(child)), "fails")
+            if len(lines) > MAX_WHY_NOT_LINES:
+                more = f"{rule}#more"
+                self.add(more, kind="note", cite=None,
+                         label=self.words.more_candidates(len(lines) - MAX_WHY_NOT_LINES))
+                self.link(rule, more, "attempt")
+        return node
+
+    def _attempt(self, node):
+        """One candidate and why it fell short, the reason in the record's units."""
+        reasons = [c for c, _d in self.children(node, {"fails"})]
+        data = self.graph.nodes[node]
+        if not reasons or "candidate" not in data:
+            return self.add(node)
+        reason = self.graph.nodes[reasons[0]]
+        return self.add(node, label=self.words.attempt(data["candidate"], reason.get("shown") or reason["label"]))
+
+    def _first_cause(self, node):
+        """Down a chain of refutations each with one rule and no candidate, the node that says why."""
+        while self.graph.nodes[node]["kind"] == "negation":
+            rules = self.children(node, {"refuted_by"})
+            if len(rules) != 1:
+                break
+            below = self.children(rules[0][0], {"attempt", "fails"})
+            if len(below) != 1 or below[0][1]["role"] != "fails":
+                break
+            node = below[0][0]
+        return node
 
     def _criterion(self, node):
         self.add(node)

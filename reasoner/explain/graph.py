@@ -253,13 +253,18 @@ class Builder:
             kinds = clause_kinds(part.clause, self.words.kinds)
             for a, attempt in enumerate(part.attempts):
                 bindings = dict(attempt.bindings)
-                reason = self._reason(attempt.reason, f"{rid}#a{a}#fail", bindings, kinds, depth)
+                units = self.words.units(part.clause, bindings)
+                reason = self._reason(attempt.reason, f"{rid}#a{a}#fail", bindings, kinds, depth, units)
+                uln = self.words.uln(part.clause.head.pred, bindings, self._lab_unit(bindings.get("I")))
+                if uln and reason and self.graph.nodes[reason]["kind"] == "comparison":
+                    self.graph.nodes[reason]["shown"] = f"not {uln}"
                 if not attempt.steps:
                     # Nothing matched the first condition: the reason is the whole story.
                     if reason:
                         self.edge(rid, reason, "fails")
                     continue
                 aid = self.node(f"{rid}#a{a}", kind="attempt", cite=None, bindings=bindings,
+                                candidate=self._step_phrase(attempt.steps[0]),
                                 failed_index=attempt.failed,
                                 failed_literal=_literal_text(part.clause.body[attempt.failed]),
                                 label=self.words.attempt(self._step_phrase(attempt.steps[0]),
@@ -293,14 +298,27 @@ class Builder:
         could derive it, the first condition each candidate fails, and why."""
         return self.refutation(self.prover.refute(pred, tuple(pattern)), 0)
 
-    def _reason(self, reason, local_id, bindings, kinds, depth):
+    def other_value(self, func, keys, value, rows):
+        """Why an aggregate function's goal with a value does not hold: the rules give another
+        value (each with its proof)."""
+        nid = f"not:{_atom_id(func, tuple(keys) + (value,))}"
+        agg = self.prover.defs[func][0].head.agg
+        shown = [self.words.witness(func, agg, row[-1], keys) for row in rows]
+        self.node(nid, kind="negation", cite=None, pred=func, pattern=list(keys) + [value], detailed=True,
+                  complete=True, rules=len(self.prover.defs[func]),
+                  label=self.words.other_value(self.words.witness(func, agg, value, keys), shown))
+        for row in rows:
+            self.edge(nid, self.goal(func, row), "refuted_by")
+        return nid
+
+    def _reason(self, reason, local_id, bindings, kinds, depth, units=None):
         """The node saying why an attempt stopped: a false comparison, a fact or derivation that a
         negated condition forbids, or a refutation of a positive condition."""
         if reason is None:
             return None
         if isinstance(reason, Refutation):
             return self.refutation(reason, depth + 1)
-        return self.step(reason, local_id, bindings, kinds, depth)
+        return self.step(reason, local_id, bindings, kinds, depth, units)
 
     def _step_phrase(self, step):
         if isinstance(step, (FactStep, Derivation)):

@@ -533,6 +533,12 @@ class Phrasebook:
         """One candidate a rule examined and why it fell short."""
         return f"{candidate}, but {reason}" if reason else candidate
 
+    def other_value(self, asked, given):
+        return f"not found: {asked}; the rules give {' and '.join(given)}"
+
+    def more_candidates(self, n):
+        return f"... and {n} more candidate{'s' if n != 1 else ''} (--why-not shows them all)"
+
     def reason_exists(self, phrase):
         return phrase
 

@@ -288,8 +288,10 @@ class Prover:
         else:
             parts = []
             for clause in self.defs.get(pred, []):
-                head = clause.head.args + ((clause.head.target,) if isinstance(clause.head, Aggregate) else ())
-                start = unify(head[:len(pattern)], pattern, {}, partial=True)
+                # an aggregate's value is not its target variable (len_(L) counts L): only its keys
+                # constrain the clause; a value that differs is the caller's to say (query.py)
+                head = clause.head.args
+                start = unify(head, pattern[:len(head)], {}, partial=True)
                 if start is not None:
                     parts.append(self._refute_clause(clause, start, depth))
             result = Refutation(pred, tuple(pattern), False, clauses=tuple(parts))
