@@ -154,8 +154,10 @@ def test_screen_workers_in_a_pool_use_the_copy(tmp_path):
 ])
 def test_a_folder_that_is_not_a_rules_folder_exits_2_saying_what_is_expected(tmp_path, make, expected):
     folder = make(tmp_path)
+    bundle = str(ROOT / "tests" / "data" / "fhir" / "mcode-examples" / "Patient-mCODEPatientExample02.json")
     for command in (["check", EX001], ["explain", EX001, "--trial", "taormina"], ["query", EX001, "lesion(P, L, O)"],
-                    ["trials"], ["lint"], ["test"]):
+                    ["trials"], ["lint"], ["test"], ["worklist", EX001], ["report", EX001], ["criteria", "taormina"],
+                    ["screen", EX001], ["import-fhir", bundle]):
         code, out = invoke(*command, "--rules", str(folder))
         assert code == 2, (command, out)
         assert str(folder) in out and expected in out, (command, out)

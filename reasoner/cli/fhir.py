@@ -14,6 +14,7 @@ import yaml
 from ..errors import visible
 from ..render.files import check_outputs, output_locks, write_atomic
 from .main import AS_OF
+from .options import RULES
 
 
 class _Dumper(yaml.SafeDumper):
@@ -34,6 +35,7 @@ def dump(record, fmt):
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
               help="Where to write the record: a .json file gets JSON, any other YAML; - is stdout.")
 @AS_OF
+@RULES
 def import_fhir_command(bundle, output, as_of):
     """Turn BUNDLE (a FHIR R4 Bundle or single resource, JSON) into an Eligo patient record.
 

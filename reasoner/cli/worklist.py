@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .options import SET, WITH
+from .options import RULES, SET, STRICT_DATES, WITH
 
 
 def _as_of(ctx, param, value):
@@ -17,11 +17,14 @@ def _as_of(ctx, param, value):
 @click.argument("inputs", nargs=-1, required=True, metavar="RECORD...|FOLDER|COHORT.jsonl")
 @click.option("--trial", "trials", multiple=True, metavar="ID", help="Trial id (repeatable). Default: every trial.")
 @click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
-              help="Evaluation date: ages, windows and 'future date' checks use it. Default: today.")
+              help="Evaluation date: what was known that day (observations dated later are set aside). "
+                   "Default: today.")
+@STRICT_DATES
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @SET
 @WITH
-def worklist_command(inputs, trials, as_of, fmt, overrides, overlays):
+@RULES
+def worklist_command(inputs, trials, as_of, strict_dates, fmt, overrides, overlays):
     """Per patient, the inputs to collect, each with the trial verdicts it could decide (most first);
     ineligible verdicts split into those resting on time-bound inputs and those that cannot change.
     A folder or JSONL cohort (or several records) is also tallied over patients."""
@@ -46,13 +49,13 @@ def worklist_command(inputs, trials, as_of, fmt, overrides, overlays):
     for item in items:
         try:
             if isinstance(item, str):
-                record = load_input(item, as_of, overlays=overlays, overrides=overrides)
+                record = load_input(item, as_of, strict_dates=strict_dates, overlays=overlays, overrides=overrides)
             elif item.path is not None:
-                record = load_input(item.path, as_of)
+                record = load_input(item.path, as_of, strict_dates=strict_dates)
             else:
                 if item.problem:
                     raise EligoError(f"{item.source}: {item.problem}")
-                record = record_from_data(parse_line(item.line, item.source), item.source, as_of)
+                record = record_from_data(parse_line(item.line, item.source), item.source, as_of, strict_dates)
         except EligoError as err:
             if not cohort:
                 raise
@@ -63,7 +66,8 @@ def worklist_command(inputs, trials, as_of, fmt, overrides, overlays):
         works.append(patient_work(record, judgement.verdicts, book))
     many = cohort or len(works) > 1
     if fmt == "json":
-        document = {"patients": [work_json(w) for w in works], "skipped": problems}
+        document = {"rules": book.folder, "ruleset_sha256": book.sha256,
+                    "patients": [work_json(w) for w in works], "skipped": problems}
         if many:
             counts, total = tally(works)
             document["tally"] = {"indeterminate_verdicts": total,

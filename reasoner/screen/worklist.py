@@ -34,6 +34,7 @@ class PatientWork:
     could_change: list           # (trial label, [criterion ids]) ineligible on time-bound inputs only
     fixed: list                  # (trial label, [criterion ids]) ineligible on history or anatomy
     undecided: int               # indeterminate verdicts
+    set_aside: list = field(default_factory=list)   # (record path, date) dated after --as-of: not judged
 
 
 def label(tv):
@@ -68,7 +69,8 @@ def patient_work(record, verdicts, book):
         else:
             fixed.append((label(tv), [c.id for c in tv.failing if c.id not in changeable]))
     return PatientWork(record.patient_id, record.filename, ordered, could, fixed,
-                       sum(1 for tv in verdicts if tv.verdict == INDETERMINATE))
+                       sum(1 for tv in verdicts if tv.verdict == INDETERMINATE),
+                       [(e.path, e.date.isoformat()) for e in record.set_aside])
 
 
 _TIME_BOUND = {}
@@ -103,13 +105,16 @@ def work_json(work):
     return {"patient": work.patient, "input": work.source, "indeterminate_verdicts": work.undecided,
             "collect": [{"need": i.need, "inputs": list(i.inputs), "would_decide": i.verdicts} for i in work.items],
             "ineligible_could_change": [{"trial": t, "failing": ids} for t, ids in work.could_change],
-            "ineligible_fixed": [{"trial": t, "failing": ids} for t, ids in work.fixed]}
+            "ineligible_fixed": [{"trial": t, "failing": ids} for t, ids in work.fixed],
+            "set_aside": [{"path": p, "date": d} for p, d in work.set_aside]}
 
 
 def render_text(works, cohort):
     lines = []
     for work in works:
         lines.append(f"Patient {work.patient} ({work.source})")
+        for path, day in work.set_aside:
+            lines.append(f"  set aside (dated after --as-of, not judged): {path} {day}")
         if not work.items:
             lines.append("  nothing to collect: no undecided verdict")
         for item in work.items:
@@ -144,6 +149,8 @@ def render_csv(works):
             rows.append([work.patient, work.source, "ineligible_could_change", "", "", f"{trial}: {' '.join(ids)}"])
         for trial, ids in work.fixed:
             rows.append([work.patient, work.source, "ineligible_fixed", "", "", f"{trial}: {' '.join(ids)}"])
+        for path, day in work.set_aside:
+            rows.append([work.patient, work.source, "set_aside", f"dated {day}, after --as-of: not judged", path, ""])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows([csv_cell(c) for c in row] for row in rows)
