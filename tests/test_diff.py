@@ -3,15 +3,19 @@
 import csv
 import io
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from reasoner.cli.main import main
-from tests.conftest import AS_OF, ROOT
+from tests.conftest import AS_OF, ROOT, bench_module
 from tests.test_rules_option import copy_rules
 
 PATIENTS = ROOT / "facts" / "patients"
@@ -217,3 +221,33 @@ def test_records_with_entries_after_as_of_are_named(tmp_path):
     assert f"{said}: {cohort / 'a.yaml'}" in result.stdout
     strict = CliRunner().invoke(main, args + ["--strict-dates"])
     assert strict.exit_code == 2 and "1 invalid" in strict.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_a_pooled_diff_cleanly_with_no_worker_left(tmp_path, signum, code):
+    """diff runs on screening's process pool (screen/backends.process_pool): workers ignore the
+    signal, the main process stops them and exits 128 + signum without a traceback."""
+    from tests.test_screen_signals import group_members, wait_for
+
+    cohort = tmp_path / "c.jsonl"
+    cohort.write_text("".join(json.dumps(r) + "\n" for r in bench_module("cohort").generate(3000, 5)))
+    new = copy_rules(tmp_path, 60)
+    proc = subprocess.Popen([sys.executable, "-m", "reasoner", "diff", "rules", str(new), str(cohort), "--as-of",
+                             AS_OF.isoformat(), "--trial", "taormina", "--workers", "2"],
+                            cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: proc.poll() is not None or len(group_members(proc.pid)) >= 3, 120)
+        assert proc.poll() is None, "the diff ended before it could be signalled"
+        time.sleep(0.5)                       # let the workers start judging
+        sent = time.monotonic()
+        os.killpg(proc.pid, signum)           # as a terminal's Ctrl-C: the whole group
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert time.monotonic() - sent < 20
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert f"eligo: interrupted by {signal.Signals(signum).name}" in stderr
+    assert wait_for(lambda: group_members(proc.pid) == [], 10), "worker processes outlived the diff"

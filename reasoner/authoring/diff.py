@@ -8,9 +8,7 @@ with the criteria whose outcome changed; the others are counted. Criteria added,
 re-numbered (the same protocol text and rules under another id) are reported as such.
 """
 
-import concurrent.futures
 import io
-import multiprocessing
 import shutil
 import subprocess
 import tarfile
@@ -26,9 +24,9 @@ from ..logic.fastlog import fast_engine
 from ..logic.rulebook import rulebook
 from ..paths import rules_folder_problem, using_rules
 from ..pipeline import judge
-from ..screen.backends import _Done, ordered
-from ..screen.backends import _start_method as start_method
+from ..screen.backends import ordered, process_pool
 from ..screen.cohort import FAILED, INVALID, batches, load_item, open_items, reason_of
+from ..screen.run import stop_on_signals
 
 ABSENT = "-"        # the outcome of a criterion the rule set does not have
 
@@ -254,20 +252,10 @@ def _warm(old, new):
             fast_engine()
 
 
-@contextmanager
 def _pool(workers, old, new, trial_ids, as_of, strict_dates=False):
-    """(submit, in_flight) as the screening backends give: this process, or a pool of processes."""
+    """(submit, in_flight) as screening has them (screen/backends.process_pool)."""
     work = partial(judge_pairs, old=old, new=new, trial_ids=trial_ids, as_of=as_of, strict_dates=strict_dates)
-    if workers == 1:
-        yield (lambda batch: _Done(work(batch))), 1
-        return
-    context = multiprocessing.get_context(start_method())
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm,
-                                                  initargs=(old, new))
-    try:
-        yield (lambda batch: pool.submit(work, batch)), 2 * workers
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return process_pool(workers, work, _warm, (old, new))
 
 
 def run(old, new, cohort, trial_ids=None, as_of=None, stdin=None, cwd=None, workers=1, batch_size=50, strict_dates=False):
@@ -287,7 +275,7 @@ def run(old, new, cohort, trial_ids=None, as_of=None, stdin=None, cwd=None, work
                     for stage in side.book.trials[trial].stages:
                         result.groups.setdefault((trial, stage), Group(trial, stage))
         _total, items = open_items(cohort, stdin)
-        with _pool(workers, old_side.folder, new_side.folder, trials, as_of, strict_dates) as (submit, in_flight):
+        with stop_on_signals(), _pool(workers, old_side.folder, new_side.folder, trials, as_of, strict_dates) as (submit, in_flight):
             for outcomes in ordered(submit, batches(items, batch_size), in_flight):
                 for outcome in outcomes:
                     if isinstance(outcome, SetAside):

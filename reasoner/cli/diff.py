@@ -41,10 +41,10 @@ def diff_command(old, new, cohort, trials, as_of, strict_dates, fmt, workers):
     """
     from ..authoring.diff import document, render_csv, render_text, run, summary_line
     from ..render.result import dumps
+    from ..screen.backends import default_workers
     from ..screen.cohort import FAILED, INVALID
-    from .screen import _default_workers
 
-    result = run(old, new, cohort, list(trials) or None, as_of, workers=workers or _default_workers(),
+    result = run(old, new, cohort, list(trials) or None, as_of, workers=workers or default_workers(),
                  strict_dates=strict_dates)
     if fmt == "json":
         click.echo(dumps(document(result, as_of)), nl=False)

@@ -26,13 +26,6 @@ def _as_of(ctx, param, value):
     return parse_as_of(ctx, param, value)
 
 
-def _default_workers():
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 @click.command("screen")
 @click.argument("input_spec", metavar="INPUT")
 @click.option("--trial", "trials", callback=_unique_trials, multiple=True, metavar="ID",
@@ -74,6 +67,7 @@ def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, f
     JSONL file (one record per line; blank lines skipped) or - for JSONL on stdin. Records that
     fail validation or evaluation are reported in the errors stream and the run goes on.
     """
+    from ..screen.backends import default_workers
     from ..screen.cohort import DEFAULT_ENGINE
     from ..screen.output import row_format
     from ..screen.run import Settings, run
@@ -90,7 +84,7 @@ def screen(input_spec, trials, as_of, strict_dates, workers, out, fmt, errors, f
         check_outputs([("--report", report_path), ("--out", out), ("--errors", errors), ("--funnel", funnel_path)],
                       [("INPUT", input_spec)], [("INPUT", input_spec)] if os.path.isdir(input_spec) else [])
     settings = Settings(input=input_spec, as_of=as_of, trial_ids=list(trials) or None, out=out,
-                        fmt=row_format(out, fmt), errors=errors, workers=workers or _default_workers(),
+                        fmt=row_format(out, fmt), errors=errors, workers=workers or default_workers(),
                         batch_size=batch_size, backend=backend, scheduler=scheduler, resume=resume,
                         engine=engine_name or DEFAULT_ENGINE, funnel=funnel_path,
                         strict_dates=strict_dates, rules=rules, missing=bool(report_path))

@@ -23,7 +23,7 @@ from .cohort import judge_batch, warm_up
 BACKENDS = ("local", "dask")
 
 
-class _Done:
+class Done:
     """A finished 'future' for the in-process backend."""
 
     def __init__(self, value):
@@ -44,7 +44,15 @@ def ordered(submit, batches, in_flight):
         yield pending.popleft().result()
 
 
-def _start_method():
+def default_workers():
+    """The CPUs this process may run on (its affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def start_method():
     """fork when this process has no other thread (workers inherit the imported modules: ~1 s
     faster to start); spawn otherwise, since forking a threaded process can copy a held lock."""
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
@@ -73,13 +81,13 @@ def _die_with(parent):
         threading.Thread(target=watch, name="eligo-parent-watch", daemon=True).start()
 
 
-def start_worker(engine_name, parent, rules=None):
+def _start_worker(parent, initializer, initargs):
     """Pool initializer. Ctrl-C reaches the whole process group: only the main process acts on it
     (and SIGTERM), so workers print no tracebacks; it stops them itself (stop_workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with(parent)
-    warm_up(engine_name, rules)
+    initializer(*initargs)
 
 
 def stop_workers(pool):
@@ -91,17 +99,17 @@ def stop_workers(pool):
 
 
 @contextmanager
-def local(workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None, with_missing=False):
-    """(submit, in_flight). One worker: this process. More: a pool of processes, each warmed up once."""
-    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name, strict_dates=strict_dates,
-                   rules=rules, with_missing=with_missing)
+def process_pool(workers, work, initializer, initargs=()):
+    """(submit, in_flight) for work(batch): one worker is this process; more are a pool of processes,
+    each set up once by initializer(*initargs), ignoring Ctrl-C and SIGTERM (the main process stops
+    them) and dying with the main process. Screening and `eligo diff` share it."""
     if workers == 1:
-        warm_up(engine_name, rules)
-        yield (lambda batch: _Done(work(batch))), 1
+        initializer(*initargs)
+        yield (lambda batch: Done(work(batch))), 1
         return
-    context = multiprocessing.get_context(_start_method())
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start_worker,
-                                                  initargs=(engine_name, os.getpid(), rules))
+    context = multiprocessing.get_context(start_method())
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                                                  initargs=(os.getpid(), initializer, initargs))
     try:
         yield (lambda batch: pool.submit(work, batch)), 2 * workers
     except BaseException:
@@ -109,6 +117,15 @@ def local(workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def local(workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None, with_missing=False):
+    """(submit, in_flight) on this process or a local pool, each worker warmed up once."""
+    work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name, strict_dates=strict_dates,
+                   rules=rules, with_missing=with_missing)
+    with process_pool(workers, work, warm_up, (engine_name, rules)) as pool:
+        yield pool
 
 
 @contextmanager

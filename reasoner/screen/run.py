@@ -41,7 +41,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 @contextmanager
-def _stop_on_signals():
+def stop_on_signals():
     """SIGINT and SIGTERM raise Interrupted in the main thread, once: a second Ctrl-C (or a TERM
     after an INT) is ignored while the run shuts its workers down and leaves its checkpoint."""
     if threading.current_thread() is not threading.main_thread():
@@ -247,7 +247,7 @@ def run(settings, stdin=None, stdout=None, stderr=None, progress=None):
     for tid in settings.trial_ids or []:
         book.trial(tid)
     _check_paths(settings)
-    with output_locks(_locked(settings)), _stop_on_signals():
+    with output_locks(_locked(settings)), stop_on_signals():
         return _run(settings, book, stdin, stdout, stderr, progress)
 
 
