@@ -166,9 +166,9 @@ def test_html_unknown_criterion_lists_missing_inputs_and_tree():
         body = article(html, f"t-taormina-{crit['id']}")
         assert "<dt>What would decide it</dt>" in body
         if not crit["missing"]:
-            assert "<dt>Missing inputs</dt>" not in body
+            assert ">Missing inputs</dt>" not in body
             continue
-        listed = re.findall(r"<li><code>([^<]*)</code></li>", body.split("<dt>Missing inputs</dt>")[1].split("</dd>")[0])
+        listed = re.findall(r"<li><code>([^<]*)</code></li>", body.split('<dt class="missing">Missing inputs</dt>')[1].split("</dd>")[0])
         assert [unescape(p) for p in listed] == crit["missing"]
         for path in crit["missing"]:
             assert "not recorded: " + path in unescape(body) or "not enough to decide: " + path in unescape(body)
@@ -216,6 +216,27 @@ def test_html_print_css_expands_deciding_trees_and_leaves_the_others_out():
 def test_staged_trial_criteria_get_unique_anchors_per_stage():
     html = report(INELIGIBLE, "html", ("oligami",))
     assert 'id="t-oligami-primary-E2"' in html and 'id="t-oligami-secondary-E2"' in html
+
+
+def test_every_link_of_the_report_has_its_anchor():
+    for path in sorted((ROOT / "facts" / "patients").glob("*.yaml")):
+        html = report(path, "html")
+        ids = set(re.findall(r'\bid="([^"]+)"', html))
+        targets = set(re.findall(r'href="#([^"]+)"', html))
+        assert targets and targets <= ids, (path.name, sorted(targets - ids))
+
+
+def test_a_criterion_judged_alike_in_two_stages_is_printed_once_and_linked():
+    """NC-001 is undecided for both OLIGAMI stages on the same exclusions: the secondary stage names
+    them and links to the primary stage's blocks; a criterion judged differently would be printed."""
+    html = report(ROOT / "facts" / "patients" / "eligible-nct04646564.yaml", "html", ("oligami",))
+    secondary = html.split('id="t-oligami-secondary"')[1]
+    line = re.search(r'<p class="repeated">(.*?)</p>', secondary).group(1)
+    assert '<a id="t-oligami-secondary-E1" href="#t-oligami-primary-E1">E1</a>' in line
+    assert "judged the same way, for the same reasons, as in OLIGAMI (primary)" in line
+    assert '<article class="criterion c-unknown has-to-decide" id="t-oligami-secondary-E1"' not in html
+    assert '<article class="criterion c-unknown has-to-decide" id="t-oligami-primary-E1"' in html
+    assert '<article class="criterion c-unknown has-to-decide" id="t-oligami-secondary-S1"' in html
 
 
 def test_strata_of_an_eligible_nct04646564_patient():

@@ -552,10 +552,7 @@ class Phrasebook:
 
     def to_decide(self, need):
         """What would decide an unknown criterion (explain/decide.py Need)."""
-        text = f"to decide: {need.text} -> {need.decides}"
-        if need.recorded:
-            text += f" (recorded, but not enough to decide: {'; '.join(need.recorded)})"
-        return text
+        return f"to decide: {need_line(need.text, need.decides, need.recorded)}"
 
     def would_use(self, clause):
         if clause.criterion:
@@ -731,3 +728,12 @@ def decides(words, trial, cid, side):
 def no_longer(words, pred, args):
     """A recorded fact that would have to be otherwise for the rule to apply."""
     return f"not: {words.atom(pred, args)} (as recorded)"
+
+
+def need_line(need, decides, recorded):
+    """One way to decide an unknown criterion, as a list item under a heading that says so (the
+    report's "What would decide it")."""
+    text = f"{need} -> {decides}"
+    if recorded:
+        text += f" (recorded, but not enough to decide: {'; '.join(recorded)})"
+    return text

@@ -47,6 +47,7 @@ th { background: #f3f5f7; }
 .criterion dt { color: var(--muted); }
 .criterion dd { margin: 0; overflow-wrap: anywhere; }
 .criterion dd ul { margin: 0; padding-left: 1.1rem; }
+ul.to-decide li.more { display: none; }
 .outcome { font-weight: 700; text-transform: uppercase; }
 .mark { font-size: .75rem; border: 1px solid currentColor; border-radius: 3px; padding: 0 .3rem; margin-left: .4rem;
   color: var(--muted); font-weight: 400; }
@@ -77,7 +78,7 @@ table.criteria td.proof { min-width: 9rem; }
   .criterion h3 { break-after: avoid; }
   .criterion dd.reading { display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
   .criterion h3 { margin: 0; }
-  .criterion dl { grid-template-columns: 6rem 1fr; gap: 0 .6rem; margin: 0; }
+  .criterion dl { grid-template-columns: 8rem 1fr; gap: 0 .6rem; margin: 0; }
   table.criteria { font-size: 7.5pt; margin: .2rem 0 .4rem; }
   .criterion dd ul, ul.facts { padding-left: .9rem; }
   .criterion dd ul.missing li { display: inline; }
@@ -86,6 +87,12 @@ table.criteria td.proof { min-width: 9rem; }
   .criterion details > summary { list-style: none; }
   .criterion details > summary::-webkit-details-marker { display: none; }
   .criterion.c-unknown details.derivation { display: none; }
+  /* an undecided criterion prints as a checklist item: its text, rule and the first ways to decide
+     it; the reading, the missing paths and the rest of the list stay on screen (and in eligo worklist) */
+  .criterion.c-unknown .reading, .criterion.c-unknown.has-to-decide .missing { display: none; }
+  .criterion.c-unknown dd.text { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+  .criterion.c-unknown ul.to-decide li:nth-child(n+3):not(.more) { display: none; }
+  .criterion.c-unknown ul.to-decide li.more { display: list-item; font-style: italic; }
   table.criteria td.proof, table.criteria th:last-child { display: none; }
   table.criteria td.text { max-width: none; }
   table.criteria .clamp { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
@@ -96,6 +103,7 @@ table.criteria td.proof { min-width: 9rem; }
 """.strip()
 
 FORMAT = "html"
+PRINTED_TO_DECIDE = 2     # ways to decide an unknown criterion shown in print (all on screen)
 
 
 def esc(value):
@@ -122,8 +130,11 @@ def render_html(report):
         _summary(report),
         _header(report),
     ]
+    earlier = {}
     for trial in report.trials:
-        parts.append(_trial(trial))
+        parts.append(_trial(trial, earlier))
+        for crit in trial.criteria:
+            earlier.setdefault((trial.trial, crit.id), (trial, crit))
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -200,7 +211,14 @@ def _deciding(trial):
     return ", ".join(f'<a href="#{esc(anchors[cid])}">{esc(cid)}</a>' for cid in trial.deciding)
 
 
-def _trial(trial):
+def _same(a, b):
+    """Whether a criterion judged in two stages of a trial came out the same way, for the same reasons."""
+    return (a.outcome, a.rule, a.facts, a.missing, a.to_decide, a.text) == (b.outcome, b.rule, b.facts, b.missing, b.to_decide, b.text)
+
+
+def _trial(trial, earlier):
+    """A trial (stage) section; a deciding criterion judged the same way in an earlier stage of the
+    trial is named with a link to it, not printed again."""
     registry = f" &mdash; {esc(trial.registry)}" if trial.registry else ""
     parts = [f'<section class="trial" id="{esc(trial.anchor)}">',
              f"<h2>{_trial_name(trial)}{registry}</h2>",
@@ -213,9 +231,15 @@ def _trial(trial):
         parts.append(f'<h3>{esc(WORDS["strata"])}</h3>\n<table class="strata"><thead><tr><th>{esc(WORDS["stratum"])}'
                      f'</th><th>{esc(WORDS["value"])}</th></tr></thead><tbody>{rows}</tbody></table>')
     shown = [c for c in trial.criteria if c.deciding and c.outcome != "pass"]
+    repeated = [(c, earlier[(trial.trial, c.id)]) for c in shown
+                if (trial.trial, c.id) in earlier and _same(c, earlier[(trial.trial, c.id)][1])]
     if shown:
         parts.append(f'<h3>{esc(WORDS["deciding_criteria"])}</h3>')
-        parts += [_criterion(crit) for crit in shown]
+        parts += [_criterion(crit) for crit in shown if crit not in [c for c, _e in repeated]]
+    if repeated:
+        links = ", ".join(f'<a id="{esc(c.anchor)}" href="#{esc(first.anchor)}">{esc(c.id)}</a>' for c, (_t, first) in repeated)
+        stage = _trial_name(repeated[0][1][0])
+        parts.append(f'<p class="repeated">{links}: {esc(WORDS["same_as_stage"])} {stage}.</p>')
     others = [c for c in trial.criteria if c not in shown]
     if others:
         parts.append(f'<h3>{esc(WORDS["other_criteria"] if shown else WORDS["criteria"])}</h3>')
@@ -228,18 +252,22 @@ def _criterion(crit):
     """A deciding criterion: its text, reading, the clause that fired, its key facts inline, and the
     proof folded."""
     mark = f'<span class="mark">{esc(WORDS["deciding_mark"])}</span>' if crit.deciding else ""
-    rows = [(WORDS["text"], esc(crit.text)), (WORDS["reading"], esc(crit.reading), "reading"),
+    rows = [(WORDS["text"], esc(crit.text), "text"), (WORDS["reading"], esc(crit.reading), "reading"),
             (WORDS["rule_fired"] if crit.outcome != "unknown" else WORDS["rule"], f'<code>{esc(crit.rule)}</code>')]
     if crit.facts:
         rows.append((WORDS["key_facts"], '<ul class="facts">' + "".join(f"<li>{_label(label, cite)}</li>" for label, cite in crit.facts)
                      + "</ul>"))
     if crit.missing:
         rows.append((WORDS["missing"], '<ul class="missing">' + "".join(f"<li><code>{esc(p)}</code></li>" for p in crit.missing)
-                     + "</ul>"))
+                     + "</ul>", "missing"))
     if crit.to_decide:
-        rows.append((WORDS["to_decide"], '<ul class="to-decide">' + "".join(f"<li>{esc(t)}</li>" for t in crit.to_decide) + "</ul>"))
-    body = "".join(f"<dt>{esc(row[0])}</dt><dd{_class(row)}>{row[1]}</dd>" for row in rows)
-    return (f'<article class="criterion c-{esc(crit.outcome)}" id="{esc(crit.anchor)}">\n'
+        more = len(crit.to_decide) - PRINTED_TO_DECIDE
+        rows.append((WORDS["to_decide"], '<ul class="to-decide">' + "".join(f"<li>{esc(t)}</li>" for t in crit.to_decide)
+                     + (f'<li class="more">{esc(WORDS["to_decide_more"].format(n=more))}</li>' if more > 0 else "")
+                     + "</ul>"))
+    body = "".join(f"<dt{_class(row)}>{esc(row[0])}</dt><dd{_class(row)}>{row[1]}</dd>" for row in rows)
+    extra = " has-to-decide" if crit.to_decide else ""
+    return (f'<article class="criterion c-{esc(crit.outcome)}{extra}" id="{esc(crit.anchor)}">\n'
             f'<h3>{esc(crit.id)} &middot; {esc(crit.kind)} &middot; '
             f'<span class="outcome o-{esc(crit.outcome)}">{esc(crit.outcome_word)}</span>{mark}</h3>\n'
             f"<dl>{body}</dl>\n{_proof(crit)}\n</article>")

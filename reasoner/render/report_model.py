@@ -9,7 +9,7 @@ import shlex
 from dataclasses import dataclass
 
 from .. import __version__
-from ..explain.phrasebook import OUTCOME_WORDS
+from ..explain.phrasebook import OUTCOME_WORDS, need_line
 from .provenance import code_sha256, dependencies
 from .tree import REPEAT
 
@@ -59,6 +59,8 @@ WORDS = {
     "outcome": "Outcome",
     "missing": "Missing inputs",
     "to_decide": "What would decide it",
+    "same_as_stage": "judged the same way, for the same reasons, as in",
+    "to_decide_more": "and {n} more ways to decide it (on screen, or: eligo worklist)",
     "deciding_mark": "deciding",
     "tree": "Derivation tree",
     "empty_tree": "(no derivation: nothing to show)",
@@ -196,7 +198,8 @@ def _criterion_section(graph, outcome, trial_anchor, deciding):
         id=crit.id, kind=crit.kind, outcome=outcome.outcome, outcome_word=OUTCOME_WORDS[outcome.outcome],
         text=data["text"], reading=data["reading"], cite=data["cite"], missing=tuple(outcome.missing),
         rule=rule, facts=facts, deciding=deciding, node=node, anchor=f"{trial_anchor}-{crit.id}", tree=_subtrees(graph, node, set()),
-        to_decide=tuple(graph.nodes[c]["label"] for c in graph.successors(node) if graph.nodes[c]["kind"] == "to_decide"))
+        to_decide=tuple(need_line(graph.nodes[c]["need"], graph.nodes[c]["decides"], graph.nodes[c]["recorded"])
+                        for c in graph.successors(node) if graph.nodes[c]["kind"] == "to_decide"))
 
 
 def _node(graph, node):
