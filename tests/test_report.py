@@ -404,6 +404,16 @@ def test_hostile_record_shows_as_text_in_html(hostile):
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
 
 
+def test_markdown_folds_the_proof_of_every_criterion_in_the_table():
+    text = report(INELIGIBLE, "md", ("taormina",))
+    table = re.findall(r"^\| (I\d+|E\d+) \|", text, re.M)
+    folds = re.findall(r"^<summary>(\w+) (\w+): derivation tree \((\d+)\)</summary>$", text, re.M)
+    assert table and [f[0] for f in folds] == table
+    assert all(int(n) > 0 for _id, _outcome, n in folds)
+    i2 = text.split("<summary>I2 pass: derivation tree")[1].split("</details>")[0]
+    assert "- I2 met [`rules/trials/taormina.yaml:" in i2 and "patient.birth_date" in i2
+
+
 def test_hostile_record_shows_as_text_in_markdown(hostile):
     data = yaml.safe_load(hostile.read_text())
     data["metastases"][0]["organ"] = "brain"      # E2 fails: the hostile lesion is a key fact
@@ -413,7 +423,11 @@ def test_hostile_record_shows_as_text_in_markdown(hostile):
     rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
     tags = {t for t, _ in parse(rendered).tags}
     assert tags <= {"h1", "h2", "h3", "h4", "ul", "li", "p", "strong", "em", "code", "pre", "table", "thead", "tbody",
-                    "tr", "th", "td"}
+                    "tr", "th", "td", "details", "summary"}
+    # the only HTML Eligo writes itself: the folds of the proofs, whose summaries hold no record value
+    raw = [line for line in text.splitlines() if line.startswith("<")]
+    assert raw and all(line in ("<details>", "</details>") or re.fullmatch(r"<summary>[A-Z]\d+ \w+: derivation tree "
+                                                                            r"\(\d+\)</summary>", line) for line in raw), raw
     plain = parse(rendered).plain()
     for value in (HOSTILE_ID, HOSTILE_NAME, f"lesion {HOSTILE_LESION} in brain", str(hostile)):
         assert value in plain

@@ -133,6 +133,23 @@ def _trial(trial):
                   "| " + " | ".join(md(WORDS[c]) for c in cols) + " |", "|" + "---|" * len(cols)]
         lines += [f"| {cell(c.id)} | {cell(c.text)} | {cell(c.outcome_word)} | {code(c.rule)} |" for c in others]
         lines.append("")
+        lines += _folded_proofs(others)
+    return lines
+
+
+def _folded_proofs(criteria):
+    """The proofs of the criteria in the table, each folded in a <details> block (GitHub, GitLab and
+    most Markdown viewers render it closed; plain text keeps it readable)."""
+    lines = []
+    for crit in criteria:
+        size = sum(node.size() for node in crit.tree)
+        summary = md(f"{crit.id} {crit.outcome_word}: {WORDS['tree'].lower()} ({size})")
+        lines += ["<details>", f"<summary>{summary}</summary>", ""]
+        if not crit.tree:
+            lines.append(f"- {md(WORDS['empty_tree'], lead=True)}")
+        for node in crit.tree:
+            _node(node, 0, lines)
+        lines += ["", "</details>", ""]
     return lines
 
 
