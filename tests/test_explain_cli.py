@@ -108,6 +108,24 @@ def test_graphml_reads_back_into_networkx(tmp_path):
     assert json.loads(graph.nodes["agg:lesion_count('patient')"]["counted"]) == ["M1", "M2", "M3", "M4", "M5", "M6"]
 
 
+def test_graphml_of_a_record_with_control_and_bidi_characters_is_well_formed_xml(tmp_path):
+    """XML 1.0 cannot hold ESC at all; a file name carrying ESC, U+202E and a zero-width space
+    (record values with them are refused at input) is written with visible escapes, and parses."""
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    name = tmp_path / "ex\x1b[31mample\u200b\u202e.yaml"
+    shutil.copy(ROOT / INELIGIBLE, name)
+    code, out = run(str(name), "--trial", "taormina", "--as-of", AS_OF, "--format", "graphml", "--full")
+    assert code == 0, out
+    assert "\x1b" not in out and "\u202e" not in out and "\u200b" not in out
+    ET.fromstring(out.encode())          # well-formed
+    assert "ex\\x1b[31mample\\u200b\\u202e.yaml" in out
+    graph = nx.parse_graphml(out)
+    cites = [data.get("cite", "") for _node, data in graph.nodes(data=True)]
+    assert any(c.startswith("/") and "ex\\x1b[31mample" in c for c in cites)     # a leaf cites the file, escaped
+
+
 @pytest.mark.parametrize("args,message", [
     (["--trial", "nope"], "unknown trial 'nope'"),
     (["--trial", "taormina", "--criterion", "I99"], "trial taormina has no criterion 'I99'"),

@@ -125,8 +125,8 @@ def _scalar(value, as_text=False):
     if value is None:
         return ""
     if as_text or isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict))
-    return value
+        return visible(json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict)))
+    return visible(value, keep="\n\t") if isinstance(value, str) else value
 
 
 def _mixed_attributes(graph):
@@ -143,8 +143,10 @@ def to_graphml(graph):
     flat = nx.DiGraph()
     flat.graph.update({k: _scalar(graph.graph.get(k)) for k in GRAPH_FIELDS})
     flat.graph["schema_version"] = EXPLANATION_SCHEMA_VERSION
+    # XML 1.0 cannot hold control characters at all: every text (ids too) as errors.visible shows it
     for node, data in graph.nodes(data=True):
-        flat.add_node(node, **{k: _scalar(v, k in mixed) for k, v in data.items()}, outcome_type=outcome_type(data) or "")
+        flat.add_node(visible(node), **{k: _scalar(v, k in mixed) for k, v in data.items()},
+                      outcome_type=outcome_type(data) or "")
     for a, b, data in ordered_edges(graph):
-        flat.add_edge(a, b, role=data["role"], order=data["order"])
+        flat.add_edge(visible(a), visible(b), role=data["role"], order=data["order"])
     return "\n".join(nx.generate_graphml(flat, prettyprint=True)) + "\n"
