@@ -7,7 +7,7 @@ For each example record in facts/patients/: the time to explain it against every
   - cold: a whole `eligo explain RECORD --trial A --trial B ... --format json` process (median of
     --cold runs), next to a whole `eligo check` process.
 
-    python bench/bench_explain.py [--repeat 20] [--cold 3]
+    python bench/bench_explain.py [--repeat 20] [--cold 3]      # --cold 0: warm figures only
 """
 
 import argparse
@@ -27,6 +27,8 @@ def median_ms(fn, runs):
     """(median wall ms, median CPU ms) of fn; CPU counts this process and its finished children,
     so figures stay comparable on a loaded machine."""
     walls, cpus = [], []
+    if runs < 1:
+        return float("nan"), float("nan")
     for _ in range(runs):
         start, cpu = time.perf_counter(), _cpu()
         fn()

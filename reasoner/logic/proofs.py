@@ -117,6 +117,7 @@ class Prover:
         self.session = session
         self.defs = definitions(book)
         self._answers = {}
+        self._relations = {}
         self._functions = {}
         self._best = {}
         self._refuted = {}
@@ -127,8 +128,28 @@ class Prover:
     def matches(self, pred, pattern):
         key = (pred, pattern)
         if key not in self._answers:
-            self._answers[key] = sorted(self.session.query(pred, list(pattern)), key=sort_key)
+            rows = self._relation(pred, len(pattern))
+            if rows is None:
+                found = self.session.query(pred, list(pattern))
+            else:
+                found = [row for row in rows if _fits(pattern, row)]
+            self._answers[key] = sorted(found, key=sort_key)
         return self._answers[key]
+
+    def _relation(self, pred, arity):
+        """All of pred's rows for this patient, asked once: a proof asks the same predicate with
+        many patterns (one engine query costs ~0.2 ms, a scan of a patient's rows microseconds).
+        None when the rules cannot answer it with every argument free (a comparison would read an
+        unbound variable): then each pattern is asked as given."""
+        from pyDatalog.util import DatalogError
+
+        key = (pred, arity)
+        if key not in self._relations:
+            try:
+                self._relations[key] = self.session.query(pred, [None] * arity)
+            except DatalogError:
+                self._relations[key] = None
+        return self._relations[key]
 
     def function_rows(self, func, keys):
         key = (func, keys)
@@ -394,6 +415,11 @@ def _heads(defs, pred):
             index.setdefault(tuple(values[i] for i in positions), []).append((consts, clause))
         _HEADS[key] = (positions, index)
     return _HEADS[key]
+
+
+def _fits(pattern, row):
+    """Whether row matches pattern (None = any), as the engine matches constants: 1 is not '1'."""
+    return all(want is None or (want == have and type(want) is type(have)) for want, have in zip(pattern, row))
 
 
 def unify(terms, values, bindings, partial=False):
