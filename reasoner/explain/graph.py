@@ -74,7 +74,10 @@ class Builder:
         self.fhir = record.data.get("sources") or {}   # FHIR import: record path -> "Type/id element"
         self.finder = Finder(book, session)
         self.gaps = {}
+        self._fed_paths = {}
+        self._gaps_of = {}
         for gap in session.facts.gaps:
+            self._gaps_of.setdefault(gap.pred, []).append(gap)
             self.gaps.setdefault(gap.path, []).append(gap)
 
     # -- graph helpers ---------------------------------------------------------------------------
@@ -342,8 +345,9 @@ class Builder:
         chains = {}
         for index, clause in enumerate(crit.clauses):
             for (pred, pattern), chain in input_chains(self.book, clause).items():
+                fed = self._fed(pred, pattern)
                 for path in missing:
-                    if self._feeds(path, pred, pattern):
+                    if path in fed:
                         best = chains.get((path, index))
                         if best is None or len(chain) < len(best):
                             chains[(path, index)] = chain
@@ -375,12 +379,16 @@ class Builder:
                     self.edge(parent, rid, role)
                     parent, role = rid, "via"
 
-    def _feeds(self, path, pred, pattern):
-        consts = {i: v for i, v in enumerate(pattern) if v is not None and i > 0}
-        if where(pred, consts) == path:
-            return True
-        return any(gap.pred == pred and all(pattern[pos] is None or pattern[pos] == value for pos, value in gap.key)
-                   for gap in self.gaps.get(path, ()))
+    def _fed(self, pred, pattern):
+        """The record paths a rule reading pred(pattern) would read: its own field, and the
+        record's gaps of that predicate it matches (computed once per pattern)."""
+        key = (pred, pattern)
+        if key not in self._fed_paths:
+            consts = {i: v for i, v in enumerate(pattern) if v is not None and i > 0}
+            self._fed_paths[key] = {where(pred, consts)} | {
+                gap.path for gap in self._gaps_of.get(pred, ())
+                if all(pattern[pos] is None or pattern[pos] == value for pos, value in gap.key)}
+        return self._fed_paths[key]
 
 
 def fhir_source(sources, path):

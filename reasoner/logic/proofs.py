@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..record.predicates import BASE
 from .clauses import COMPARE_FUNC, Aggregate, Atom, Comparison, Const, FunctionValue, Var, bound_value, evaluate
+from .rulebook import HOLDS, LACKS, STRATUM
 
 MAX_REFUTATION_DEPTH = 4     # nested "why not" levels before a refutation is only stated
 MAX_ATTEMPTS = 40            # candidates explained per clause of a refutation
@@ -110,6 +111,9 @@ class Refutation:
     detailed: bool = True    # False beyond MAX_REFUTATION_DEPTH
 
 
+PER_GOAL = {HOLDS, LACKS, STRATUM}    # asked per goal, never as a whole relation (Prover._relation)
+
+
 class Prover:
     """Proof search for one patient session (facts asserted), memoised per goal."""
 
@@ -140,10 +144,13 @@ class Prover:
         """All of pred's rows for this patient, asked once: a proof asks the same predicate with
         many patterns (one engine query costs ~0.2 ms, a scan of a patient's rows microseconds).
         None when the rules cannot answer it with every argument free (a comparison would read an
-        unbound variable): then each pattern is asked as given."""
+        unbound variable), or for the criteria's sides (all of them would judge every trial): then
+        each pattern is asked as given."""
         from pyDatalog.util import DatalogError
 
         key = (pred, arity)
+        if pred in PER_GOAL:
+            return None
         if key not in self._relations:
             try:
                 self._relations[key] = self.session.query(pred, [None] * arity)
