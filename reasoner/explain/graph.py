@@ -37,8 +37,9 @@ def explain(record, trial_ids=None, criterion=None):
             raise InputError(f"--criterion: trial {tid} has no criterion {criterion!r}; "
                              f"expected one of: {', '.join(c.id for c in trial.criteria)}")
     with engine().patient(record) as session:
-        verdicts = trial_verdicts(book, session.evaluation(trial_ids), trial_ids)
-        builder = Builder(book, record, session)
+        evaluation = session.evaluation(trial_ids)
+        verdicts = trial_verdicts(book, evaluation, trial_ids)
+        builder = Builder(book, record, session, fast_rows(record, evaluation, trial_ids))
         builder.graph.graph["criterion"] = criterion
         for tv in verdicts:
             builder.trial(tv, criterion)
@@ -48,14 +49,31 @@ def explain(record, trial_ids=None, criterion=None):
 _phrasebook = phrasebook   # the one cached Phrasebook per rule set (explain/phrasebook.py)
 
 
+def fast_rows(record, evaluation, trial_ids=None):
+    """The fast engine's relations for record (logic/fastlog.py), for proof search to scan instead
+    of asking pyDatalog one query per predicate (~1.6x faster explain), when its criteria outcomes
+    agree with the reference engine's evaluation; None (pyDatalog throughout) when they do not, or
+    when the rules are outside what the fast engine compiles. The verdicts are pyDatalog's either way."""
+    from ..errors import RuleError
+    from ..logic.fastlog import fast_engine
+
+    try:
+        relations, complete = fast_engine().relations(record, trial_ids)
+    except RuleError:
+        return None
+    holds = {(t, c) for _p, t, c in relations.get(HOLDS, ())}
+    lacks = {(t, c) for _p, t, c in relations.get(LACKS, ())}
+    return (relations, complete) if (holds, lacks) == (evaluation.holds, evaluation.lacks) else None
+
+
 class Builder:
     """Adds trial, criterion and proof nodes for one patient session; node ids are stable so a
     fact or derivation used twice is one node (the graph is a DAG, not a tree)."""
 
-    def __init__(self, book, record, session):
+    def __init__(self, book, record, session, rows=None):
         self.book = book
         self.record = record
-        self.prover = Prover(session, book)
+        self.prover = Prover(session, book, rows)
         self.words = phrasebook(book)
         self.graph = nx.DiGraph(
             patient=record.patient_id, as_of=record.as_of.isoformat(), input=record.filename,

@@ -24,6 +24,7 @@ from pyDatalog import pyEngine
 
 from ..errors import RuleError
 from ..record.facts import facts_of, reference_facts
+from ..record.predicates import BASE
 from .clauses import Aggregate, Atom, Comparison, Const, FunctionValue, Var
 from .engine import PATIENT, Evaluation
 from .rulebook import HOLDS, LACKS
@@ -348,6 +349,7 @@ class Program:
     """
 
     def __init__(self, book, trial_ids=None, roots=ROOTS):
+        self.complete = None     # FastEngine.relations fills it on first use
         chosen = set(trial_ids) if trial_ids else None
         defs, kept = defaultdict(list), []
         for clause in book.clauses:
@@ -509,6 +511,24 @@ class FastEngine:
                 strata[(trial, name)].add(value)
             extra["strata"] = dict(strata)
         return Evaluation(record, pf, holds, lacks, **extra)
+
+
+    def relations(self, record, trial_ids=None):
+        """(relations, complete): every relation the compiled program derives for record, and the
+        predicates whose relation there is whole (a predicate specialised to its callers'
+        constants, e.g. lab_below_uln_times, holds only those rows and is left out). Proof search
+        (logic/proofs.Prover) scans these instead of asking pyDatalog one query per predicate."""
+        pf = facts_of(record, False)
+        relations = dict(self.reference)
+        for fact in pf.facts:
+            relations.setdefault(fact.pred, set()).add((PATIENT, *[canon(a) if a.__class__ is float else a for a in fact.args]))
+        program = self.program(trial_ids)
+        program.run(relations, self.reference.keys(), self.reference_index)
+        if program.complete is None:
+            partial = {_head_pred(c) for c in self.book.clauses if _unbound_head_positions(c)}
+            derived = set().union(*(stratum.preds for stratum in program.strata))
+            program.complete = frozenset((derived - partial) | set(BASE))
+        return relations, program.complete
 
 
 _ENGINES = {}

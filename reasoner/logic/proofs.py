@@ -117,8 +117,11 @@ PER_GOAL = {HOLDS, LACKS, STRATUM}    # asked per goal, never as a whole relatio
 class Prover:
     """Proof search for one patient session (facts asserted), memoised per goal."""
 
-    def __init__(self, session, book):
+    def __init__(self, session, book, rows=None):
+        """rows: (relations, complete) from the fast engine (FastEngine.relations) when its
+        answers for this patient agree with the session's: the whole relations proofs scan."""
         self.session = session
+        self._rows, self._complete = rows if rows is not None else ({}, frozenset())
         self.defs = definitions(book)
         self._answers = {}
         self._relations = {}
@@ -151,6 +154,8 @@ class Prover:
         key = (pred, arity)
         if pred in PER_GOAL:
             return None
+        if pred in self._complete:
+            return self._rows.get(pred, ())
         if key not in self._relations:
             try:
                 self._relations[key] = self.session.query(pred, [None] * arity)
@@ -161,7 +166,11 @@ class Prover:
     def function_rows(self, func, keys):
         key = (func, keys)
         if key not in self._functions:
-            self._functions[key] = sorted(self.session.function(func, list(keys)), key=sort_key)
+            if func in self._complete:
+                found = [row for row in self._rows.get(func, ()) if _fits(keys, row)]
+            else:
+                found = self.session.function(func, list(keys))
+            self._functions[key] = sorted(found, key=sort_key)
         return self._functions[key]
 
     # -- proofs --------------------------------------------------------------------------------
