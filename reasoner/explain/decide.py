@@ -79,10 +79,11 @@ def to_decide(record, verdicts):
 class Finder:
     """Needs of unknown criteria for one patient session."""
 
-    def __init__(self, book, session):
+    def __init__(self, book, session, prover=None):
+        """prover: the explanation's own (one proof search and its memo per patient)."""
         self.book = book
         self.defs = definitions(book)
-        self.prover = Prover(session, book)
+        self.prover = prover or Prover(session, book)
         self.words = phrasebook(book)
         self.gap_paths = {g.path for g in session.facts.gaps}
         self.recorded_preds = {f.pred for f in session.facts.facts}

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..logic.clauses import Aggregate, Atom, FunctionValue, bound_value, match_pattern
 from ..logic.engine import PATIENT, engine
 from ..logic.proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation, definitions
-from ..logic.rulebook import HOLDS, LACKS, rulebook
+from ..logic.rulebook import HOLDS, LACKS, STRATUM, rulebook
 from ..record.edit import source_file, what_if
 from ..record.facts import reference_facts
 from ..record.predicates import BASE, where
@@ -63,7 +63,11 @@ def fast_rows(record, evaluation, trial_ids=None):
         return None
     holds = {(t, c) for _p, t, c in relations.get(HOLDS, ())}
     lacks = {(t, c) for _p, t, c in relations.get(LACKS, ())}
-    return (relations, complete) if (holds, lacks) == (evaluation.holds, evaluation.lacks) else None
+    strata = {}
+    for _p, trial, name, value in relations.get(STRATUM, ()) if STRATUM else ():
+        strata.setdefault((trial, name), set()).add(value)
+    agree = (holds, lacks, strata) == (evaluation.holds, evaluation.lacks, evaluation.strata)
+    return (relations, complete) if agree else None
 
 
 class Builder:
@@ -90,7 +94,7 @@ class Builder:
             file, _, key = fact.path.partition(": ")
             self.sources.setdefault((fact.pred, fact.args), []).append((file, key))
         self.fhir = record.data.get("sources") or {}   # FHIR import: record path -> "Type/id element"
-        self.finder = Finder(book, session)
+        self.finder = Finder(book, session, self.prover)
         self.gaps = {}
         self._fed_paths = {}
         self._gaps_of = {}

@@ -152,10 +152,10 @@ class Prover:
         from pyDatalog.util import DatalogError
 
         key = (pred, arity)
-        if pred in PER_GOAL:
-            return None
         if pred in self._complete:
             return self._rows.get(pred, ())
+        if pred in PER_GOAL:
+            return None
         if key not in self._relations:
             try:
                 self._relations[key] = self.session.query(pred, [None] * arity)
