@@ -83,6 +83,45 @@ def test_imaging_links_and_confirmation(cosmo):
     assert gaps(facts(cosmo), "imaging_confirmed") == [("imaging[5].confirmed", ())]
 
 
+def test_a_study_serving_two_regimens_has_one_use_fact_per_regimen(cosmo):
+    cosmo["systemic_therapy"].append({"id": "F1", "drugs": ["fulvestrant"], "setting": "metastatic",
+                                      "start": "2024-10-01", "end": "2025-08-25", "stop_reason": "progression"})
+    study = cosmo["imaging"][0]
+    del study["purpose"], study["regimen"]
+    study["uses"] = [{"purpose": "progression", "regimen": "F1"}, {"purpose": "baseline", "regimen": "L1"}]
+    pf = facts(cosmo)
+    assert [r for r in rows(pf, "imaging_use") if r[0][0] == "IMG1"] == [(("IMG1", "baseline", "L1"), "imaging[0].uses[1]"),
+                                       (("IMG1", "progression", "F1"), "imaging[0].uses[0]")]
+    assert [r for r in rows(pf, "imaging_purpose") if r[0][0] == "IMG1"] == [
+        (("IMG1", "baseline"), "imaging[0].uses[1].purpose"), (("IMG1", "progression"), "imaging[0].uses[0].purpose")]
+    assert [r for r in rows(pf, "imaging_regimen") if r[0][0] == "IMG1"] == [
+        (("IMG1", "F1"), "imaging[0].uses[0].regimen"), (("IMG1", "L1"), "imaging[0].uses[1].regimen")]
+    assert not [g for g in gaps(pf, "imaging_purpose") if g[0].startswith("imaging[0]")]
+
+
+def test_the_one_use_form_keeps_its_paths_and_gaps(cosmo):
+    pf = facts(cosmo)
+    assert (("IMG1", "baseline", "L1"), "imaging[0].purpose") in rows(pf, "imaging_use")
+    assert (("IMG1", "baseline"), "imaging[0].purpose") in rows(pf, "imaging_purpose")
+    # IMG6 has a purpose and no regimen: no use fact, a gap for its regimen
+    assert ("imaging[5].regimen", ()) in gaps(pf, "imaging_use")
+    assert not [r for r in rows(pf, "imaging_use") if r[0][0] == "IMG6"]
+    del cosmo["imaging"][0]["purpose"]
+    pf = facts(cosmo)
+    assert ("imaging[0].purpose", ()) in gaps(pf, "imaging_purpose")
+    assert (("IMG1", "L1"), "imaging[0].regimen") in rows(pf, "imaging_regimen")
+    assert not [r for r in rows(pf, "imaging_use") if r[0][0] == "IMG1"]
+
+
+def test_a_confirmation_among_several_uses_reads_confirmed(cosmo):
+    study = cosmo["imaging"][5]
+    del study["purpose"]
+    study["uses"] = [{"purpose": "response", "regimen": "L1"}, {"purpose": "confirmation", "regimen": "L1"}]
+    assert rows(facts(cosmo), "imaging_confirmed") == [(("IMG6", True), "imaging[5].confirmed")]
+    study["uses"] = [{"purpose": "response", "regimen": "L1"}]
+    assert rows(facts(cosmo), "imaging_confirmed") == []
+
+
 def test_child_pugh_and_radiotherapy_lesion_lists(cosmo):
     cosmo["assessment"] = {"child_pugh_class": "B"}
     cosmo["radiotherapy"].append({"id": "RT2", "date": "2025-01-01"})
@@ -98,6 +137,18 @@ def test_child_pugh_and_radiotherapy_lesion_lists(cosmo):
     (lambda d: d["imaging"][0].update(regimen="L9"),
      'imaging[0].regimen: expected the id of a regimen in systemic_therapy ("ADJ1", "ADJ2", "L1", "BMA"; ids are case-sensitive), '
      'got "L9"'),
+    (lambda d: d["imaging"][0].update(uses=[{"purpose": "baseline", "regimen": "L1"}, {"purpose": "progression", "regimen": "l1"}]),
+     'imaging[0].uses[1].regimen: expected the id of a regimen in systemic_therapy ("ADJ1", "ADJ2", "L1", "BMA"; '
+     'ids are case-sensitive), got "l1"'),
+    (lambda d: d["imaging"][1].update(uses=[{"purpose": "response", "regimen": "L1"}]),
+     'imaging[1].purpose: expected no purpose or regimen beside uses (put every use in uses), got "response"'),
+    (lambda d: d["imaging"][1].pop("purpose") and d["imaging"][1].update(uses=[]),
+     "imaging[1].uses: expected at least one use (leave uses out when the purpose is not recorded)"),
+    (lambda d: d["imaging"][1].pop("purpose") and d["imaging"][1].update(uses=[{"purpose": "response"}]),
+     "imaging[1].uses[0].regimen: expected this required field"),
+    (lambda d: d["imaging"][1].pop("purpose") and d["imaging"][1].update(
+        uses=[{"purpose": "response", "regimen": "L1"}, {"purpose": "response", "regimen": "L1"}]),
+     "imaging[1].uses[1].regimen: expected a unique purpose and regimen (also used by imaging[1].uses[0])"),
     (lambda d: d["metastases"][0].update(suvmax=-1), "metastases[0].suvmax: expected a number >= 0 and <= 200"),
     (lambda d: d.update(assessment={"child_pugh_class": "D"}), "assessment.child_pugh_class: expected one of a, b, c"),
 ])

@@ -68,6 +68,7 @@ BASE_PHRASES = {
     "imaging": "imaging {0}: {1} on {2}",
     "imaging_purpose": "imaging {0} purpose: {1}",
     "imaging_regimen": "imaging {0} belongs to regimen {1}",
+    "imaging_use": "imaging {0} is the {1} study of regimen {2}",
     "imaging_confirmed": "imaging {0} confirmed its finding: {1}",
     "regimen_imaging_months": "imaging {1} was {2} whole months after regimen {0} started",
     "imaging_region": "imaging {0} covered {1}",

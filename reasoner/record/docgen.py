@@ -54,8 +54,16 @@ slip or a wrong unit (a haemoglobin of 120 "g/dL" is 120 g/L).
 **Ids and references.** Ids hold visible characters only (no line breaks, tabs, bidi or zero-width
 characters). An id that refers to another part of the record must name something there, exactly
 (case matters): `radiotherapy[].lesions` and `surgery[].lesions` a lesion of `metastases` or
-`locoregional_lesions`, `imaging[].regimen` a regimen of `systemic_therapy` (checked when that
-section is recorded and not listed in `incomplete_sections`); a refusal lists the ids that exist.
+`locoregional_lesions`, `imaging[].regimen` and `imaging[].uses[].regimen` a regimen of
+`systemic_therapy` (checked when that section is recorded and not listed in
+`incomplete_sections`); a refusal lists the ids that exist.
+
+**One study, several uses.** An imaging study is recorded once. What it was for is either
+`purpose` (and `regimen`), or, for a study serving several regimens, `uses`: a list of
+`{{purpose, regimen}}` — e.g. the scan that showed progression on one line and is the baseline of the
+next: `uses: [{{purpose: progression, regimen: L1}}, {{purpose: baseline, regimen: L2}}]`. A criterion
+reading a purpose for a regimen (COSMO's baseline and progression scan of the current line) reads
+the use for that regimen; `purpose` or `regimen` beside `uses` is refused.
 
 **Vocabularies.** Organs: facts/reference/organs.yaml. Drugs (names or aliases):
 facts/reference/drugs.yaml. Vertebral levels: C1-C7, T1-T12, L1-L5, S1-S5.

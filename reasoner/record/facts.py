@@ -7,7 +7,7 @@ numbers (date.toordinal), lab values integers x 1000 in the canonical unit, bool
 
 from dataclasses import dataclass, field
 
-from .format import FINDINGS, SECTIONS_WITH_ITEMS
+from .format import FINDINGS, SECTIONS_WITH_ITEMS, imaging_uses
 from .predicates import BASE
 from .reference import reference
 from .validator import entries
@@ -254,9 +254,8 @@ def _therapy(data, out):
     for i, study in entries(data.get("imaging", [])):
         path = f"imaging[{i}]"
         out.add("imaging", path, study["id"], study["modality"], day(study["date"]))
-        out.value("imaging_purpose", f"{path}.purpose", study, "purpose", study["id"])
-        out.value("imaging_regimen", f"{path}.regimen", study, "regimen", study["id"])
-        if study.get("purpose") == "confirmation":   # the field means something only there
+        _imaging_uses(study, path, out)
+        if "confirmation" in {purpose for purpose, _ in imaging_uses(study)}:   # the field means something only there
             out.value("imaging_confirmed", f"{path}.confirmed", study, "confirmed", study["id"])
         for reg in data.get("systemic_therapy", []):
             if "start" in reg and study["date"] >= reg["start"]:
@@ -305,6 +304,29 @@ def _therapy(data, out):
         for j, lesion in enumerate(op.get("lesions", [])):
             out.add("surgery_lesion", f"{path}.lesions[{j}]", sid, lesion)
         _months_to_metastasis(data, out, "surgery_months_to_metastasis", f"{path}.date", op.get("date"), sid)
+
+
+def _imaging_uses(study, path, out):
+    """imaging_purpose and imaging_regimen per use, and imaging_use where a use has both; a
+    study given as purpose/regimen has one use, at those paths."""
+    sid = study["id"]
+    paths = [f"{path}.uses[{j}]" for j in range(len(study["uses"]))] if "uses" in study else [path]
+    purposes = regimens = 0
+    for where, (purpose, regimen) in zip(paths, imaging_uses(study)):
+        if purpose is not None:
+            out.add("imaging_purpose", f"{where}.purpose", sid, purpose)
+            purposes += 1
+        if regimen is not None:
+            out.add("imaging_regimen", f"{where}.regimen", sid, regimen)
+            regimens += 1
+        if purpose is not None and regimen is not None:
+            out.add("imaging_use", where if "uses" in study else f"{path}.purpose", sid, purpose, regimen)
+    if not purposes:
+        out.gap("imaging_purpose", f"{path}.purpose")
+        out.gap("imaging_use", f"{path}.purpose")
+    if not regimens:
+        out.gap("imaging_regimen", f"{path}.regimen")
+        out.gap("imaging_use", f"{path}.regimen")
 
 
 def _months_to_metastasis(data, out, pred, path, when, ident):

@@ -198,6 +198,35 @@ def _check_period(period, path, ctx):
 NOT_STARTED = ("end", "ongoing", "best_response", "last_response", "evaluations", "stop_reason", "courses_given")
 
 
+PURPOSES = ("staging", "baseline", "response", "progression", "confirmation", "other")
+
+IMAGING_USE = Obj({
+    "purpose": Enum(*PURPOSES, doc="what the study is for this regimen"),
+    "regimen": Str(60, ident=True, doc="id of the systemic regimen (in systemic_therapy)"),
+}, required=("purpose", "regimen"), doc="one use of a study: its purpose for one regimen")
+
+
+def _check_imaging(study, path, ctx):
+    """One way to say what a study was for: purpose/regimen (one use) or uses (several); both
+    would leave open which one is meant."""
+    if "uses" in study:
+        for key in ("purpose", "regimen"):
+            if key in study:
+                ctx.problem(f"{path}.{key}", "no purpose or regimen beside uses (put every use in uses)", study[key])
+        if not study["uses"] and not any(p.path.startswith(f"{path}.uses") for p in ctx.problems):
+            ctx.problem(f"{path}.uses", "at least one use (leave uses out when the purpose is not recorded)", [], show=False)
+    return study
+
+
+def imaging_uses(study):
+    """(purpose or None, regimen or None) of each use a study records: uses, or purpose/regimen."""
+    if "uses" in study:
+        return [(use["purpose"], use["regimen"]) for use in study["uses"]]
+    if "purpose" in study or "regimen" in study:
+        return [(study.get("purpose"), study.get("regimen"))]
+    return []
+
+
 def _check_regimen(regimen, path, ctx):
     """A regimen is given (start) or planned (planned_start), never both; a planned one has no
     course, response or end yet (saying so would contradict the plan)."""
@@ -275,9 +304,13 @@ def _check_references(record, ctx):
     if "systemic_therapy" in record and "systemic_therapy" not in incomplete:
         regimens = existing("systemic_therapy", [reg["id"] for reg in record["systemic_therapy"] if "id" in reg])
         for i, study in enumerate(record.get("imaging", [])):
-            if "regimen" in study and study["regimen"] not in regimens:
-                ctx.problem(f"imaging[{i}].regimen", f"the id of a regimen in systemic_therapy ({_ids(regimens)}; "
-                                                     "ids are case-sensitive)", study["regimen"])
+            refs = [(f"imaging[{i}].regimen", study["regimen"])] if "regimen" in study else []
+            refs += [(f"imaging[{i}].uses[{j}].regimen", use["regimen"]) for j, use in enumerate(study.get("uses", []))
+                     if "regimen" in use]
+            for where, ref in refs:
+                if ref not in regimens:
+                    ctx.problem(where, f"the id of a regimen in systemic_therapy ({_ids(regimens)}; "
+                                       "ids are case-sensitive)", ref)
 
 
 def _ids(ids, shown=12):
@@ -519,15 +552,18 @@ RECORD = Obj({
         "id": Str(60, ident=True, doc="study id"),
         "modality": Enum(*MODALITIES, doc="modality"),
         "date": Date(doc="date of the study"),
-        "purpose": Enum("staging", "baseline", "response", "progression", "confirmation", "other", doc="why it was done"),
+        "purpose": Enum(*PURPOSES, doc="why it was done (one purpose; a study serving several: uses)"),
         "findings": Str(2000, doc="report summary"),
         "regimen": Str(60, ident=True, doc="id of the systemic regimen this study is the baseline or an evaluation of"),
+        "uses": List(IMAGING_USE, key=("purpose", "regimen"), doc="instead of purpose and regimen, for a study serving "
+                     "several regimens, e.g. the progression scan of one line that is the baseline of the next: "
+                     "[{purpose: progression, regimen: R1}, {purpose: baseline, regimen: R2}]"),
         "confirmed": Bool(doc="for purpose `confirmation`: the finding it was done to confirm (e.g. oligoprogression) was confirmed"),
         "region": Enum("brain", "head_neck", "chest", "abdomen", "pelvis", "spine", "neck_to_pelvis", "whole_body", "other",
                        doc="body region covered"),
         "contrast": Bool(doc="contrast-enhanced"),
         "response": Enum(*RESPONSES, doc="overall response at this evaluation (RECIST): cr, pr, sd, pd, ne"),
-    }, required=("id", "modality", "date")), key="id", doc="imaging studies"),
+    }, required=("id", "modality", "date"), post=_check_imaging), key="id", doc="imaging studies"),
     "systemic_therapy": List(REGIMEN, key="id", doc="every systemic regimen; [] = never treated"),
     "radiotherapy": List(RADIOTHERAPY, key="id", doc="radiotherapy courses; [] = none"),
     "surgery": List(SURGERY, key="id", doc="surgical procedures; [] = none"),
