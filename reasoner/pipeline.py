@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .errors import InputError, RecordError, visible
 from .fhir.importer import import_fhir, input_kind
 from .logic.engine import engine
-from .logic.rulebook import rulebook
+from .logic.rulebook import dependencies, rulebook
 from .record import read
 from .record.edit import EditedRecord, merge_overlay, reattribute, set_path
 from .verdict.outcomes import trial_verdicts
@@ -83,13 +83,33 @@ def _data(raw, name, as_of, warn, overlay=False):
 
 def validate(data, name, as_of, sha256="", strict_dates=False):
     """record.read.validate with the rules' criteria catalogue: every path that judges a record
-    validates it here, so attestations are checked against the rules the judgement uses."""
-    return read.validate(data, name, as_of, sha256, strict_dates, rulebook().criteria_catalogue())
+    validates it here, so attestations (and a trial's own dates) are checked against the rules
+    the judgement uses."""
+    book = rulebook()
+    return read.validate(data, name, as_of, sha256, strict_dates, book.criteria_catalogue(), trial_dates(book))
 
 
 def record_from_data(data, name, as_of, strict_dates=False):
     """record.read.record_from_data with the rules' criteria catalogue (screening lines, rule tests)."""
-    return read.record_from_data(data, name, as_of, strict_dates, rulebook().criteria_catalogue())
+    book = rulebook()
+    return read.record_from_data(data, name, as_of, strict_dates, book.criteria_catalogue(), trial_dates(book))
+
+
+_TRIAL_DATES = {}   # rule-set key -> {trial: kinds}
+
+
+def trial_dates(book):
+    """{trial id: the kinds of trial date (registration, ...) its criteria read as its own date
+    (trial_planned(P, trial, kind, D))}, from the rules, once per rule set."""
+    if book.key not in _TRIAL_DATES:
+        found = {tid: set() for tid in book.trials}
+        for trial in book.trials.values():
+            clauses = [c for crit in trial.criteria for c in crit.clauses]
+            for pred, pattern in dependencies(book, clauses):
+                if pred == "trial_planned" and pattern[1] == trial.id and pattern[2] is not None:
+                    found[trial.id].add(pattern[2])
+        _TRIAL_DATES[book.key] = {tid: tuple(sorted(kinds)) for tid, kinds in found.items()}
+    return _TRIAL_DATES[book.key]
 
 
 def _stderr(line):

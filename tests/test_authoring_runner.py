@@ -70,7 +70,7 @@ cases:
     assert result.exit_code == 1
     assert f"{cases}:5: case 'seventeen'" in result.output
     assert "  I2: expected pass, got fail" in result.output
-    lacks = line_of(ROOT / "rules", "age_at(P, 'registration', A) & (A < 18)", "trials/taormina.yaml")
+    lacks = line_of(ROOT / "rules", "taormina_date(P, 'registration', Ref) & age_at(P, Ref, A) & (A < 18)", "trials/taormina.yaml")
     tree = result.output.split("  taormina/I2 is fail (inclusion, rules/trials/taormina.yaml:")[1]
     assert f"[rules/trials/taormina.yaml:{lacks}]" in tree and "17 < 18" in tree
 

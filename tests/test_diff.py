@@ -163,8 +163,10 @@ def checkout(tmp_path):
     git(repo, "init", "-q")
     git(repo, "add", "rules")
     git(repo, "commit", "-qm", "rules as installed")
-    edit(repo / "rules", "age_at_least(P, 'registration', A) & (A >= 18)", "age_at_least(P, 'registration', A) & (A >= 60)")
-    edit(repo / "rules", "age_at(P, 'registration', A) & (A < 18)", "age_at(P, 'registration', A) & (A < 60)")
+    holds = "taormina_earliest(P, 'registration', Ref) & age_at(P, Ref, A)"
+    lacks = "taormina_date(P, 'registration', Ref) & age_at(P, Ref, A)"
+    edit(repo / "rules", f"{holds} & (A >= 18)", f"{holds} & (A >= 60)")
+    edit(repo / "rules", f"{lacks} & (A < 18)", f"{lacks} & (A < 60)")
     git(repo, "commit", "-qam", "age 60")
     return repo
 

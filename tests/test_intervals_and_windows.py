@@ -67,8 +67,14 @@ def test_without_a_metastatic_diagnosis_date_the_interval_is_a_gap_naming_it():
     assert gaps(pf, "surgery_months_to_metastasis") == ["diagnosis.metastatic_diagnosis_date"]
 
 
-def _kind(pf, pred, kind):
-    return [(args[:-2] + args[-1:], path) for args, path in values(pf, pred) if args[-2] == kind]
+def _on(pf, pred, when):
+    """The facts of pred counted to the day `when` (YYYY-MM-DD), without the day argument."""
+    day = dt.date.fromisoformat(when).toordinal()
+    return [(args[:-2] + args[-1:], path) for args, path in values(pf, pred) if args[-2] == day]
+
+
+def _days(pf, pred):
+    return sorted({dt.date.fromordinal(args[-2]).isoformat() for args, _ in values(pf, pred)})
 
 
 def test_other_malignancy_treatment_years_and_recorded_treatments():
@@ -77,15 +83,14 @@ def test_other_malignancy_treatment_years_and_recorded_treatments():
                 {"id": "X", "category": "invasive", "treatment_end": "2021-12-01", "treatments": []},
                 {"id": "Y", "category": "invasive", "treatment_end": "2021-12-02"}]}
     pf = facts(data)
-    # counted to the registration date (2026-12-01), not to --as-of (2026-11-23)
-    assert _kind(pf, "malignancy_treatment_years_at", "registration") == [
+    # counted to the registration date (2026-12-01) and to --as-of (2026-11-23), the bound a trial
+    # date not recorded cannot be before; to no other day
+    assert _days(pf, "malignancy_treatment_years_at") == ["2026-11-23", "2026-12-01"]
+    assert _on(pf, "malignancy_treatment_years_at", "2026-12-01") == [
         (("X", 5), "other_malignancies[0].treatment_end"), (("Y", 4), "other_malignancies[1].treatment_end")]
-    assert _kind(pf, "malignancy_treatment_years_at_least", "registration") == _kind(pf, "malignancy_treatment_years_at", "registration")
-    # randomisation not recorded: no exact count, a gap naming the date, and a lower bound counted to --as-of
-    assert _kind(pf, "malignancy_treatment_years_at", "randomization") == []
-    assert "dates.randomization" in gaps(pf, "malignancy_treatment_years_at")
-    assert _kind(pf, "malignancy_treatment_years_at_least", "randomization") == [
+    assert _on(pf, "malignancy_treatment_years_at", "2026-11-23") == [
         (("X", 4), "other_malignancies[0].treatment_end"), (("Y", 4), "other_malignancies[1].treatment_end")]
+    assert gaps(pf, "malignancy_treatment_years_at") == []
     assert values(pf, "malignancy_treatments_recorded") == [(("X",), "other_malignancies[0].treatments")]
     assert gaps(pf, "malignancy_treatments_recorded") == ["other_malignancies[1].treatments"]
 
@@ -95,36 +100,56 @@ def test_comorbidity_months_and_nyha_class():
             "comorbidities": [{"condition": "myocardial_infarction", "date": "2026-05-23"},
                               {"condition": "heart_failure", "nyha_class": 2}]}
     pf = facts(data)
-    assert _kind(pf, "comorbidity_months_at", "registration") == [(("c1", 5), "comorbidities[0].date")]
-    assert _kind(pf, "comorbidity_months_at_least", "treatment_start") == [(("c1", 6), "comorbidities[0].date")]
+    assert _on(pf, "comorbidity_months_at", "2026-11-22") == [(("c1", 5), "comorbidities[0].date")]
+    assert _on(pf, "comorbidity_months_at", "2026-11-23") == [(("c1", 6), "comorbidities[0].date")]
     assert values(pf, "comorbidity_nyha") == [(("c2", 2), "comorbidities[1].nyha_class")]
-    assert "comorbidities[1].date" in gaps(pf, "comorbidity_months_at")
-    assert gaps(pf, "comorbidity_months_at_least") == ["comorbidities[1].date"]
+    assert gaps(pf, "comorbidity_months_at") == ["comorbidities[1].date"]
 
 
 @pytest.mark.parametrize("birth, registration, exact, bound", [
     ("1946-08-24", "2026-08-24", 80, 80),     # 80th birthday on the registration date
-    ("1945-11-23", "2026-08-24", 80, 80),     # 80 at registration though 81 on --as-of
+    ("1945-11-23", "2026-08-24", 80, 81),     # 80 at registration though 81 on --as-of
     ("1945-08-24", "2026-08-24", 81, 81),     # 81st birthday on the registration date
-    ("2008-11-23", None, None, 18),           # no registration date: only a bound, counted to --as-of
+    ("2008-11-23", None, None, 18),           # no registration date: only --as-of
     ("2008-11-24", None, None, 17),
 ])
-def test_age_is_counted_to_the_trial_date(birth, registration, exact, bound):
+def test_age_is_counted_to_each_trial_date_and_to_as_of(birth, registration, exact, bound):
     data = {"schema_version": 1, "patient": {"id": "F5", "birth_date": birth}}
     if registration:
         data["dates"] = {"registration": registration}
     pf = facts(data)
-    assert _kind(pf, "age_at", "registration") == ([((exact,), "patient.birth_date")] if exact is not None else [])
-    assert _kind(pf, "age_at_least", "registration") == [((bound,), "patient.birth_date")]
-    assert ("dates.registration" in gaps(pf, "age_at")) == (registration is None)
+    assert _on(pf, "age_at", "2026-08-24") == ([((exact,), "patient.birth_date")] if exact is not None else [])
+    assert _on(pf, "age_at", AS_OF.isoformat()) == [((bound,), "patient.birth_date")]
+    assert not gaps(pf, "age_at")
 
 
-def test_the_earliest_trial_day_is_the_recorded_date_or_as_of():
-    pf = facts({"schema_version": 1, "patient": {"id": "F6"}, "dates": {"registration": "2026-12-01"}})
-    assert values(pf, "earliest_trial_day") == sorted([
-        (("registration", dt.date(2026, 12, 1).toordinal()), "dates.registration"),
-        (("randomization", AS_OF.toordinal()), "--as-of"), (("secondary_registration", AS_OF.toordinal()), "--as-of"),
-        (("treatment_start", AS_OF.toordinal()), "--as-of")])
+def test_a_trial_s_own_date_is_a_reference_day_of_its_own():
+    data = {"schema_version": 1, "patient": {"id": "F7", "birth_date": "1945-08-25"},
+            "dates": {"registration": "2026-12-01", "by_trial": {"oligami": {"registration": "2026-08-24"}}}}
+    pf = facts(data)
+    assert values(pf, "trial_planned") == [
+        (("oligami", "registration", dt.date(2026, 8, 24).toordinal()), "dates.by_trial.oligami.registration")]
+    assert values(pf, "planned") == [(("registration", dt.date(2026, 12, 1).toordinal()), "dates.registration")]
+    assert _days(pf, "age_at") == ["2026-08-24", "2026-11-23", "2026-12-01"]
+    assert _on(pf, "age_at", "2026-08-24") == [((80,), "patient.birth_date")]   # her 81st birthday is the day after
+    assert _on(pf, "age_at", "2026-12-01") == [((81,), "patient.birth_date")]
+
+
+def test_one_record_two_trials_each_on_its_own_date():
+    """The 80th year on OLIGAMI's registration day, the 81st on TAORMINA's: each trial counts to its own."""
+    from reasoner.pipeline import judge
+    from reasoner.pipeline import record_from_data as validated
+
+    def outcomes(data):
+        return {(v.trial.id, c.id): c.outcome for v in judge(validated(data, "p.yaml", AS_OF)).verdicts for c in v.criteria}
+
+    data = {"schema_version": 1, "patient": {"id": "F8", "birth_date": "1945-08-25", "sex": "female"},
+            "dates": {"registration": "2026-12-01", "by_trial": {"oligami": {"registration": "2026-08-24"}}}}
+    found = outcomes(data)
+    assert found[("oligami", "P9")] == "pass"          # 80 on 2026-08-24
+    assert found[("taormina", "I2")] == "pass"         # 81 on 2026-12-01, >= 18
+    del data["dates"]["by_trial"]
+    assert outcomes(data)[("oligami", "P9")] == "fail"          # 81 on the shared 2026-12-01
 
 
 def test_nyha_class_must_be_1_to_4():
@@ -177,12 +202,21 @@ def test_latest_ecog_by_a_planned_date_ignores_later_assessments():
                                    {"scale": "who", "value": 1, "date": "2026-08-24"},
                                    {"scale": "ecog", "value": 0, "date": "2026-08-24"},
                                    {"scale": "ecog", "value": 2, "date": "2026-08-25"}]}
-    reg, later = dt.date(2026, 8, 24).toordinal(), dt.date(2026, 8, 25).toordinal()
-    assert ask(data, "latest_ecog_by", "registration", None, None) == [("registration", 1, reg)]
-    assert ask(data, "latest_ecog_by", "secondary_registration", None, None) == [("secondary_registration", 2, later)]
+    reg, later, second = (dt.date(2026, 8, 24).toordinal(), dt.date(2026, 8, 25).toordinal(), dt.date(2026, 11, 30).toordinal())
+    assert ask(data, "latest_ecog_by", reg, None, None) == [(reg, 1, reg)]
+    assert ask(data, "latest_ecog_by", second, None, None) == [(second, 2, later)]
+
+
+def test_latest_ecog_by_a_trial_s_own_date():
+    data = {"schema_version": 1, "patient": {"id": "L5"},
+            "dates": {"by_trial": {"oligami": {"registration": "2026-08-24"}}},
+            "performance_status": [{"scale": "ecog", "value": 0, "date": "2026-08-17"},
+                                   {"scale": "ecog", "value": 2, "date": "2026-08-25"}]}
+    reg, first = dt.date(2026, 8, 24).toordinal(), dt.date(2026, 8, 17).toordinal()
+    assert ask(data, "latest_ecog_by", reg, None, None) == [(reg, 0, first)]
 
 
 def test_latest_ecog_by_needs_the_planned_date():
     data = {"schema_version": 1, "patient": {"id": "L4"},
             "performance_status": [{"scale": "ecog", "value": 0, "date": "2026-08-17"}]}
-    assert ask(data, "latest_ecog_by", "registration", None, None) == []
+    assert ask(data, "latest_ecog_by", None, None, None) == []

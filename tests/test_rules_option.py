@@ -16,7 +16,8 @@ from reasoner.paths import installed_rules_dir, rules_dir, using_rules
 from tests.conftest import AS_OF, ROOT
 
 EX001 = "facts/patients/eligible-taormina.yaml"      # EX-001, born 1971-03-14: 55 on 2026-11-23
-I2_HOLDS, I2_LACKS = "age_at_least(P, 'registration', A) & (A >= 18)", "age_at(P, 'registration', A) & (A < 18)"
+I2_HOLDS = "taormina_earliest(P, 'registration', Ref) & age_at(P, Ref, A) & (A >= 18)"
+I2_LACKS = "taormina_date(P, 'registration', Ref) & age_at(P, Ref, A) & (A < 18)"
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +33,7 @@ def copy_rules(tmp_path, age=None, name="rules"):
         trial = root / "trials" / "taormina.yaml"
         text = trial.read_text()
         assert I2_HOLDS in text and I2_LACKS in text
-        trial.write_text(text.replace(I2_HOLDS, f"age_at_least(P, 'registration', A) & (A >= {age})")
-                             .replace(I2_LACKS, f"age_at(P, 'registration', A) & (A < {age})"))
+        trial.write_text(text.replace(I2_HOLDS, I2_HOLDS.replace("18", str(age))).replace(I2_LACKS, I2_LACKS.replace("18", str(age))))
     return root
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 LIB = """\
 # Shared helper of the tiny rule set.
-known_age(P, A) <= age_at(P, 'registration', A)
+known_age(P, A) <= planned(P, 'registration', R) & age_at(P, R, A)
 """
 
 TRIAL = """\

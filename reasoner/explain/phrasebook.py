@@ -22,8 +22,8 @@ BASE_PHRASES = {
     "as_of": "evaluated as of {0}",
     "recorded": "section {0} recorded",
     "sex": "sex: {0}",
-    "age_at": "age {1} years on the {0} date",
-    "age_at_least": "age at least {1} years on the {0} date",
+    "age_at": "age {1} years on {0}",
+    "trial_planned": "planned {1} for {0}: {2}",
     "earliest_trial_day": "{0} date not before {1}",
     "planned": "planned {0}: {1}",
     "confirmation": "diagnosis confirmed by: {0}",
@@ -113,20 +113,17 @@ BASE_PHRASES = {
     "pregnancy_test": "pregnancy test {0}: {1} on {2}",
     "other_malignancy": "other malignancy {0}: {1}",
     "malignancy_dx_day": "malignancy {0} diagnosed on {1}",
-    "malignancy_years_at": "malignancy {0} diagnosed {2} whole years before the {1} date",
-    "malignancy_years_at_least": "malignancy {0} diagnosed at least {2} whole years before the {1} date",
+    "malignancy_years_at": "malignancy {0} diagnosed {2} whole years before {1}",
     "malignancy_status": "malignancy {0} status: {1}",
     "malignancy_requires_therapy": "malignancy {0} requires therapy: {1}",
     "malignancy_radically_treated": "malignancy {0} radically treated: {1}",
     "malignancy_treatment_end_day": "malignancy {0} treatment ended on {1}",
     "malignancy_treatment": "malignancy {0} treated by {1}",
     "malignancy_treatments_recorded": "malignancy {0}: treatments recorded",
-    "malignancy_treatment_years_at": "malignancy {0}: treatment ended {2} whole years before the {1} date",
-    "malignancy_treatment_years_at_least": "malignancy {0}: treatment ended at least {2} whole years before the {1} date",
+    "malignancy_treatment_years_at": "malignancy {0}: treatment ended {2} whole years before {1}",
     "comorbidity": "comorbidity {0}: {1}",
     "comorbidity_status": "comorbidity {0} status: {1}",
-    "comorbidity_months_at": "comorbidity {0} dated {2} whole months before the {1} date",
-    "comorbidity_months_at_least": "comorbidity {0} dated at least {2} whole months before the {1} date",
+    "comorbidity_months_at": "comorbidity {0} dated {2} whole months before {1}",
     "comorbidity_nyha": "comorbidity {0}: NYHA class {1}",
     "toxicity": "toxicity {0}: {1} grade {2}",
     "toxicity_stable": "toxicity {0} stable: {1}",
@@ -188,6 +185,7 @@ DERIVED_PHRASES = {
     "lab_at_most_uln_pct": "latest {0} at most {1}% of ULN",
     "lab_above_uln_pct": "latest {0} above {1}% of ULN",
     "latest_ecog_by": "latest ECOG/WHO grade by {0}: {1} (on {2})",
+    "reference_day": "{0} is a planned trial date",
     "line_head": "regimen {0} belongs to the line started by {1}",
     "line_number": "regimen {0} is in line {1}",
     "life_expectancy_beyond": "life expectancy beyond {0} months",
@@ -223,7 +221,10 @@ CHAIN_PHRASES = {"vertebral_run": (2, "vertebrae {members} involved, consecutive
 
 # Derived predicates whose words already state their negated conditions ("latest" = no newer one,
 # "right before" = none between): a condensed proof does not repeat those negations.
-NEGATION_IN_WORDS = {"latest_lab", "latest_ecog", "latest_ecog_by", "previous_regimen", "line_head"}
+NEGATION_IN_WORDS = {"latest_lab", "latest_ecog", "latest_ecog_by", "previous_regimen", "line_head"} | {
+    # each trial's reference date: the shared date.* unless the trial has its own (dates.by_trial)
+    f"{trial}_{which}" for trial in ("taormina", "cosmo", "nct04158843", "nct04646564", "oligami")
+    for which in ("date", "earliest")}
 
 # K in lab_*_uln_times is in tenths (K = 30 means 3.0 x ULN).
 TENTHS = {("lab_below_uln_times", 2), ("lab_not_below_uln_times", 2)}

@@ -85,30 +85,25 @@ TRIAL_DATES = ("registration", "secondary_registration", "treatment_start", "ran
 
 
 class Since:
-    """Whole years or months from a recorded date to each trial date (a criterion's reference
-    date, docs/readings.md "Reference dates"), in two predicates: `<pred>_at` exactly, for the
-    trial dates the record gives (a gap for each it does not), and `<pred>_at_least`, which for a
-    trial date not recorded counts to --as-of instead — a lower bound, since eligibility is checked
-    on or before the trial date. Rules decide "at least N" from the bound, anything else exactly."""
+    """Whole years or months from a recorded date to each reference date a criterion may count
+    to (docs/readings.md "Reference dates"): every trial date the record gives (dates.* and
+    dates.by_trial.*.*) and --as-of, the earliest a trial date not recorded can be (eligibility
+    is checked on or before it). One fact per distinct day, `<pred>(*ident, Day, N)`; a trial's
+    rules pick the day (its own date, the shared one, or --as-of as a lower bound)."""
 
     def __init__(self, data, as_of):
         given = data.get("dates", {})
-        self.exact = {kind: given[kind] for kind in TRIAL_DATES if kind in given}
-        self.bound = {kind: given.get(kind, as_of) for kind in TRIAL_DATES}
+        days = [as_of] + [given[kind] for kind in TRIAL_DATES if kind in given]
+        days += [when for own in given.get("by_trial", {}).values() for when in own.values()]
+        self.days = sorted(set(days))
 
     def add(self, out, pred, path, when, measure, *ident):
-        """pred_at(*ident, Kind, N) and pred_at_least(*ident, Kind, N) for `when` (a date or None)."""
-        for kind in TRIAL_DATES:
-            if kind not in self.exact:
-                out.gap(f"{pred}_at", f"dates.{kind}", Kind=kind)
+        """pred(*ident, Day, N) for `when` (a date or None: a gap) to each reference day."""
         if when is None:
-            out.gap(f"{pred}_at", path)
-            out.gap(f"{pred}_at_least", path)
+            out.gap(pred, path)
             return
-        for kind, day in self.exact.items():
-            out.add(f"{pred}_at", path, *ident, kind, measure(when, day))
-        for kind, day in self.bound.items():
-            out.add(f"{pred}_at_least", path, *ident, kind, measure(when, day))
+        for on in self.days:
+            out.add(pred, path, *ident, day(on), measure(when, on))
 
 
 def facts_of(record, gaps=True):
@@ -140,7 +135,7 @@ def facts_of(record, gaps=True):
 
 def _patient(patient, since, out):
     out.value("sex", "patient.sex", patient, "sex")
-    since.add(out, "age", "patient.birth_date", patient.get("birth_date"), age_in_years)
+    since.add(out, "age_at", "patient.birth_date", patient.get("birth_date"), age_in_years)
 
 
 def _dates(data, as_of, out):
@@ -152,6 +147,9 @@ def _dates(data, as_of, out):
         else:
             out.gap("planned", f"dates.{kind}", Kind=kind)
             out.add("earliest_trial_day", "--as-of", kind, day(as_of))
+    for trial, own in dates.get("by_trial", {}).items():
+        for kind, when in own.items():
+            out.add("trial_planned", f"dates.by_trial.{trial}.{kind}", trial, kind, day(when))
 
 
 def _diagnosis(data, out):
@@ -397,12 +395,12 @@ def _history(data, out, since):
         path, mid = f"other_malignancies[{i}]", mal["id"]
         out.add("other_malignancy", path, mid, mal["category"])
         out.value("malignancy_dx_day", f"{path}.diagnosis_date", mal, "diagnosis_date", mid, convert=day)
-        since.add(out, "malignancy_years", f"{path}.diagnosis_date", mal.get("diagnosis_date"), age_in_years, mid)
+        since.add(out, "malignancy_years_at", f"{path}.diagnosis_date", mal.get("diagnosis_date"), age_in_years, mid)
         out.value("malignancy_status", f"{path}.status", mal, "status", mid)
         out.value("malignancy_requires_therapy", f"{path}.requires_therapy", mal, "requires_therapy", mid)
         out.value("malignancy_radically_treated", f"{path}.radically_treated", mal, "radically_treated", mid)
         out.value("malignancy_treatment_end_day", f"{path}.treatment_end", mal, "treatment_end", mid, convert=day)
-        since.add(out, "malignancy_treatment_years", f"{path}.treatment_end", mal.get("treatment_end"), age_in_years, mid)
+        since.add(out, "malignancy_treatment_years_at", f"{path}.treatment_end", mal.get("treatment_end"), age_in_years, mid)
         if "treatments" in mal:
             out.add("malignancy_treatments_recorded", f"{path}.treatments", mid)
         else:
@@ -413,7 +411,7 @@ def _history(data, out, since):
         path, cid = f"comorbidities[{i}]", f"c{i + 1}"
         out.add("comorbidity", path, cid, com["condition"])
         out.value("comorbidity_status", f"{path}.status", com, "status", cid)
-        since.add(out, "comorbidity_months", f"{path}.date", com.get("date"), months_between, cid)
+        since.add(out, "comorbidity_months_at", f"{path}.date", com.get("date"), months_between, cid)
         out.value("comorbidity_nyha", f"{path}.nyha_class", com, "nyha_class", cid, convert=int)
     for i, tox in entries(data.get("toxicities", [])):
         path, tid = f"toxicities[{i}]", f"t{i + 1}"

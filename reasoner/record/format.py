@@ -146,6 +146,41 @@ def _check_trial_refs(record, ctx):
             ctx.problem(f"systemic_therapy[{i}].protocol", TRIAL_EXPECTED, regimen["protocol"])
 
 
+TRIAL_DATE_FIELDS = {
+    "registration": Date(past=False, doc="planned registration (OLIGAMI: primary registration)"),
+    "secondary_registration": Date(past=False, doc="planned OLIGAMI secondary registration"),
+    "treatment_start": Date(past=False, doc="planned start of trial treatment"),
+    "randomization": Date(past=False, doc="planned randomisation"),
+}
+
+
+def _check_trial_dates(dates, path, ctx):
+    """A trial's own date must name a trial Eligo knows and a kind of date its criteria count
+    from: any other would be ignored. ctx.trial_dates ({trial: kinds}, from the rules) comes with
+    the catalogue; without them (record-level checks) only the shape is checked."""
+    own = dates.get("by_trial", {})
+    known = ctx.criteria
+    kinds_read = getattr(ctx, "trial_dates", None)
+    for key in list(own):
+        trial, why = _trial_ref(key)
+        where = f"{path}.by_trial.{key}"
+        if trial is None or (known is not None and trial not in known):
+            listed = f" ({', '.join(sorted(known))})" if known else ""
+            ctx.problem(where, (why or TRIAL_EXPECTED) + listed, key, show=False)
+            continue
+        if not own[key]:
+            ctx.problem(where, "at least one date (leave the trial out when it has none of its own)", None, show=False)
+        if kinds_read is not None:
+            read = kinds_read.get(trial, ())
+            for kind in own[key]:
+                if kind not in read:
+                    ctx.problem(f"{where}.{kind}", f"a date {trial}'s criteria count from "
+                                f"({', '.join(read) if read else 'none'})", own[key][kind])
+        if trial != key:
+            own[trial] = own.pop(key)
+    return dates
+
+
 def _check_site(site, path, ctx):
     if site.get("bone") == "vertebra" and not site.get("vertebrae"):
         ctx.problem(f"{path}.vertebrae", "the vertebral levels of a vertebral lesion (e.g. [T7, T8])", None, show=False)
@@ -522,11 +557,13 @@ RECORD = Obj({
         "birth_date": Date(aside=None, doc="date of birth"),
     }, required=("id",), doc="who"),
     "dates": Obj({
-        "registration": Date(past=False, doc="planned registration (OLIGAMI: primary registration)"),
-        "secondary_registration": Date(past=False, doc="planned OLIGAMI secondary registration"),
-        "treatment_start": Date(past=False, doc="planned start of trial treatment"),
-        "randomization": Date(past=False, doc="planned randomisation"),
-    }, doc="planned trial dates, the criteria's reference dates (docs/readings.md, Reference dates); "
+        **TRIAL_DATE_FIELDS,
+        "by_trial": Map(None, Obj(TRIAL_DATE_FIELDS, doc="one trial's own planned dates"),
+                        doc="per trial id, that trial's own planned dates where they differ from the shared ones, e.g. "
+                            "{oligami: {registration: 2026-12-10}}; the trial counts from its own date, every other "
+                            "trial from dates.*; only the kinds of date the trial's criteria count from (docs/readings.md, "
+                            "Reference dates: another is refused naming those)"),
+    }, post=_check_trial_dates, doc="planned trial dates, the criteria's reference dates (docs/readings.md, Reference dates); "
            "without one, a criterion counted from it decides only what --as-of already settles"),
     "diagnosis": Obj({
         "confirmation": Enum("histology", "cytology", "none", doc="how the breast cancer was confirmed"),

@@ -276,13 +276,15 @@ def _load(text, name):
     return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def validate(data, name, as_of, sha256="", strict_dates=False, criteria=None):
+def validate(data, name, as_of, sha256="", strict_dates=False, criteria=None, trial_dates=None):
     """data -> Record, or a RecordError with every problem. Entries dated after as_of are set aside
     (Record.set_aside), or with strict_dates refused like any other problem. criteria: the rules'
     catalogue (logic Rulebook.criteria_catalogue); the pipeline passes it, so attestations are
     checked against the rules. Without it (record-level tests) an attestation's criterion is
-    checked for shape only."""
+    checked for shape only. trial_dates: {trial: kinds of date its criteria count from}, for a
+    trial's own dates (dates.by_trial), passed with the catalogue."""
     ctx = Context(as_of, strict_dates, criteria)
+    ctx.trial_dates = trial_dates
     checked = RECORD.check(data, "", ctx)
     if ctx.problems:
         raise RecordError(name, ctx.problems)
@@ -298,17 +300,17 @@ def _with_source(entry, sources):
     return replace(entry, why=f"{entry.why} ({found[0].split()[0]})")
 
 
-def record_from_data(data, name, as_of, strict_dates=False, criteria=None):
+def record_from_data(data, name, as_of, strict_dates=False, criteria=None, trial_dates=None):
     """Validate in-memory data (rule-test cases, screening lines, imported FHIR) as a record."""
     raw = json.dumps(data, sort_keys=True, default=str).encode()
-    return validate(data, name, as_of, hashlib.sha256(raw).hexdigest(), strict_dates, criteria)
+    return validate(data, name, as_of, hashlib.sha256(raw).hexdigest(), strict_dates, criteria, trial_dates)
 
 
-def load_record(path, as_of, strict_dates=False, criteria=None):
+def load_record(path, as_of, strict_dates=False, criteria=None, trial_dates=None):
     """Read, parse and validate one record file."""
     raw = read_bytes(path)
     data = parse_text(raw, str(path))
-    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates, criteria)
+    return validate(data, str(path), as_of, hashlib.sha256(raw).hexdigest(), strict_dates, criteria, trial_dates)
 
 
 def parse_value(text, name):

@@ -9,7 +9,7 @@ from ..record.predicates import BASE
 
 # Observations, assessments, judgements and plans: a new one can be made, an old one repeated.
 TIME_BOUND = frozenset({
-    "as_of", "planned",
+    "as_of", "planned", "trial_planned",
     "imaging", "imaging_purpose", "imaging_regimen", "imaging_use", "imaging_confirmed", "regimen_imaging_months",
     "imaging_region", "imaging_contrast", "imaging_response",
     "lab", "lab_uln", "lab_lln", "lab_uln_pair",
