@@ -11,6 +11,7 @@ from tests.test_cli import eligo
 PATIENTS = ROOT / "facts" / "patients"
 ELIGIBLE = PATIENTS / "eligible-taormina.yaml"
 ECOG = "  - {scale: ecog, value: 1, date: 2026-11-16}\n"
+REGISTRATION = dt.date(2026, 12, 1)   # the example's dates.registration
 
 
 def with_ecog_dated(tmp_path, date):
@@ -29,14 +30,45 @@ def test_old_ecog_without_a_protocol_window_is_a_caveat_not_a_verdict(tmp_path):
     (caveat,) = caveats(judgement.record, judgement.verdicts)
     assert caveat.kind == "old_observation" and caveat.path == "performance_status[0]"
     assert caveat.criteria == ("taormina/I7",) and f"more than {limit}" in caveat.text
-    # the limit, both sides: exactly `limit` days old is no caveat, one day more is
+    assert "days old on the TAORMINA registration date 2026-12-01 (more than" in caveat.text
+    # the limit, both sides, counted to the registration date (2026-12-01), not to --as-of
+    # (2026-11-23): exactly `limit` days old then is no caveat, one day more is, though on --as-of
+    # both are within the limit
     for days, expected in ((limit, 0), (limit + 1, 1)):
-        dated = with_ecog_dated(tmp_path, dt.date.fromordinal(AS_OF.toordinal() - days).isoformat())
+        dated = with_ecog_dated(tmp_path, dt.date.fromordinal(REGISTRATION.toordinal() - days).isoformat())
         judgement = judge(load_input(dated, AS_OF), ["taormina"])
+        assert AS_OF.toordinal() - REGISTRATION.toordinal() + days <= limit
         assert len(caveats(judgement.record, judgement.verdicts)) == expected, days
     # settable
     judgement = judge(load_input(old, AS_OF), ["taormina"])
     assert caveats(judgement.record, judgement.verdicts, {"performance": 3000}) == []
+
+
+def test_an_old_observation_counts_to_the_trial_s_own_date_or_to_as_of_without_one(tmp_path):
+    limit = DEFAULT_MAX_AGE["performance"]
+    dated = with_ecog_dated(tmp_path, dt.date.fromordinal(AS_OF.toordinal() - limit - 1).isoformat())
+    text = dated.read_text()
+    # TAORMINA's own registration date, before the shared one: within the limit there, no caveat
+    own = tmp_path / "own.yaml"
+    own.write_text(text.replace("  registration: 2026-12-01\n", "  registration: 2026-12-01\n"
+                                "  by_trial: {taormina: {registration: 2026-11-22}}\n"))
+    judgement = judge(load_input(own, AS_OF), ["taormina"])
+    assert [c.kind for c in caveats(judgement.record, judgement.verdicts)] == ["past_date"]   # 2026-11-22 < --as-of
+    # no registration date: counted to --as-of, the earliest it can be, and the caveat says so
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(text.replace("  registration: 2026-12-01\n", ""))
+    judgement = judge(load_input(bare, AS_OF), ["taormina"])
+    (caveat,) = caveats(judgement.record, judgement.verdicts)
+    assert f"is {limit + 1} days old on --as-of 2026-11-23 (the TAORMINA registration date is not recorded" in caveat.text
+
+
+def test_a_trial_s_own_past_date_is_a_caveat(tmp_path):
+    own = tmp_path / "own.yaml"
+    own.write_text(ELIGIBLE.read_text().replace("  registration: 2026-12-01\n", "  registration: 2026-12-01\n"
+                                                "  by_trial: {taormina: {registration: 2026-11-20}}\n"))
+    judgement = judge(load_input(own, AS_OF), ["taormina"])
+    assert [c.path for c in caveats(judgement.record, judgement.verdicts) if c.kind == "past_date"] == [
+        "dates.by_trial.taormina.registration"]
 
 
 def test_caveats_in_check_output_and_bad_max_age(tmp_path):

@@ -1,9 +1,12 @@
 """Caveats: what a verdict rests on that a reader should know, without changing the verdict.
 
-- an observation much older than the evaluation date that decided a criterion whose rules set no
-  lower bound on its date (an ECOG from 2019 passing "ECOG 0-2" in 2026): the protocol states no
-  window, so Eligo uses it, and says so;
-- a planned date (dates.*) already past on the evaluation date;
+- an observation much older than the criterion's reference date that decided a criterion whose
+  rules set no lower bound on its date (an ECOG from 2019 passing "ECOG 0-2" in 2026): the protocol
+  states no window, so Eligo uses it, and says so. Its age is counted as every judgement is, to the
+  trial's date (the one the criterion's rules count from, else the trial's `reference_date`; its
+  own dates.by_trial date where given), or to --as-of while that date is not recorded (it is not
+  earlier), and the caveat names that date;
+- a planned date (dates.*, dates.by_trial.*) already past on the evaluation date;
 - an entry set aside as dated after --as-of (Record.set_aside).
 Default age limits per kind of observation are DEFAULT_MAX_AGE (days); `--max-age KIND=DAYS`
 changes them (docs/output.md). Computed on demand by the renderers that show caveats.
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from ..errors import InputError
 from ..logic.engine import PATIENT, engine
 from ..logic.proofs import CompareStep, Derivation, FactStep, FunctionStep, Prover
-from ..logic.rulebook import HOLDS, LACKS, rulebook
+from ..logic.rulebook import HOLDS, LACKS, dependencies, rulebook
 from ..record.predicates import BASE
 from ..verdict.outcomes import FAIL, UNKNOWN
 
@@ -69,25 +72,53 @@ def caveats(record, verdicts, max_age=None):
                 proof = prover.prove(HOLDS if met else LACKS, (PATIENT, c.criterion.trial, c.id))
                 facts, bounded = set(), set()
                 _walk(proof, facts, bounded)
+                on, words = reference_day(record, tv.trial, reference_kind(book, tv.trial, c.criterion))
                 for pred, args in facts:
                     day = _day(pred, args)
-                    if pred in limits and day is not None and as_of - day > limits[pred] and day not in bounded:
-                        old.setdefault((pred, args), set()).add(f"{c.criterion.trial}/{c.id}")
-        for (pred, args), crits in sorted(old.items(), key=lambda item: (paths.get(item[0], ""), item[0][0])):
+                    if pred in limits and day is not None and on - day > limits[pred] and day not in bounded:
+                        old.setdefault((pred, args, on, words), set()).add(f"{c.criterion.trial}/{c.id}")
+        for (pred, args, on, words), crits in sorted(old.items(), key=lambda item: (paths.get(item[0][:2], ""), item[0])):
             day = _day(pred, args)
-            age = as_of - day
             path = paths.get((pred, args), pred)
             out.append(Caveat("old_observation", path,
-                              f"{path}: {KIND_WORDS[pred]} of {dt.date.fromordinal(day).isoformat()} is {age} days old on "
-                              f"{record.as_of.isoformat()} (more than {limits[pred]}); the protocol states no window, "
-                              f"so it was used", tuple(sorted(crits))))
+                              f"{path}: {KIND_WORDS[pred]} of {dt.date.fromordinal(day).isoformat()} is {on - day} days old on "
+                              f"{words} (more than {limits[pred]}); the protocol states no window, so it was used",
+                              tuple(sorted(crits))))
         for fact in session.facts.facts:
-            if fact.pred == "planned" and fact.args[1] < as_of:
-                out.append(Caveat("past_date", fact.path, f"{fact.path} {dt.date.fromordinal(fact.args[1]).isoformat()} "
+            if fact.pred in ("planned", "trial_planned") and fact.args[-1] < as_of:
+                out.append(Caveat("past_date", fact.path, f"{fact.path} {dt.date.fromordinal(fact.args[-1]).isoformat()} "
                                   f"is already past on {record.as_of.isoformat()}"))
     for entry in getattr(record, "set_aside", ()):
         out.append(Caveat("set_aside", entry.path, f"{entry.path} set aside: {entry.why}"))
     return out
+
+
+_KINDS = {}   # (rule-set key, trial, criterion) -> the kind of trial date it is judged on
+
+
+def reference_kind(book, trial, crit):
+    """The kind of trial date (registration, ...) crit is judged on: the one its rules count from
+    when they name exactly one, else the trial's `reference_date` (per stage for a staged trial)."""
+    key = (book.key, trial.id, crit.id)
+    if key not in _KINDS:
+        read = {pattern[2] for pred, pattern in dependencies(book, crit.clauses)
+                if pred == "trial_planned" and pattern[1] == trial.id and pattern[2] is not None}
+        declared = trial.extra.get("reference_date")
+        if isinstance(declared, dict):
+            declared = declared.get(crit.stages[0])
+        _KINDS[key] = read.pop() if len(read) == 1 else declared
+    return _KINDS[key]
+
+
+def reference_day(record, trial, kind):
+    """(day number, words) of the trial's date of that kind: its own (dates.by_trial), the shared
+    one, or --as-of while neither is recorded (the earliest the date can be)."""
+    dates = record.data.get("dates", {})
+    when = dates.get("by_trial", {}).get(trial.id, {}).get(kind) or dates.get(kind)
+    label = f"the {trial.name} {(kind or 'reference').replace('_', ' ')} date"
+    if when is None:
+        return record.as_of.toordinal(), f"--as-of {record.as_of.isoformat()} ({label} is not recorded; it is not earlier)"
+    return when.toordinal(), f"{label} {when.isoformat()}"
 
 
 def _day(pred, args):
