@@ -165,7 +165,7 @@ def test_print_shows_deciding_proofs_and_leaves_the_others_folded(tmp_path):
     flat = " ".join(text.split())
     # a deciding criterion's proof is printed without a click, a passing one's is not
     assert "lesion M6 in brain" in flat and "6 metastatic lesions" in flat
-    assert "62 years on the registration date" not in flat
+    assert "age 62 years on 2026-12-03" not in flat
     for heading in ("TAORMINA — NCT05377047", "OLIGAMI (primary) — NCT06135714", "OLIGAMI (secondary) — NCT06135714"):
         assert sum(heading in line for line in text.splitlines()) == 1, heading
 
