@@ -1,18 +1,22 @@
 """The fast (compiled, bottom-up) evaluator gives pyDatalog's answers: on every rule-test case, on
 synthetic patients criterion by criterion, and on the constructs the rules use."""
 
+import dataclasses
 from collections import defaultdict
 from types import SimpleNamespace
 
 import pytest
-from conftest import AS_OF, bench_module
+from conftest import AS_OF, EXAMPLE, bench_module
 
 from reasoner.authoring.cases import case_files, load_cases, run_case
-from reasoner.errors import RuleError
+from reasoner.errors import RuleConflict, RuleError
 from reasoner.logic.clauses import parse_program
 from reasoner.logic.engine import engine
 from reasoner.logic.fastlog import Program, fast_engine
+from reasoner.logic.rulebook import rulebook
+from reasoner.pipeline import load_input
 from reasoner.record.read import record_from_data
+from reasoner.verdict.outcomes import trial_verdicts, verdict_rows
 
 
 @pytest.mark.parametrize("path", case_files(), ids=lambda p: p.name)
@@ -39,6 +43,32 @@ def test_same_holds_lacks_and_strata_as_pydatalog_on_synthetic_patients():
         assert getattr(a, "strata", None) == getattr(b, "strata", None), record.filename
         decided += len(a.holds) + len(a.lacks)
     assert decided > 40 * 50   # the comparison covered many decided criteria, not empty sets
+
+
+def test_screening_rows_show_the_outcomes_and_verdicts_of_trial_verdicts():
+    book, fast, shown = rulebook(), fast_engine(), set()
+    examples = [load_input(path, AS_OF) for path in sorted((EXAMPLE.parent).glob("*.yaml"))]
+    for record in synthetic(60, seed=5) + examples:
+        evaluation = fast.evaluate(record, gaps=False)
+        full = [(tv.trial.id, tv.stage, tv.verdict, [c.id for c in tv.failing], [c.id for c in tv.unknown])
+                for tv in trial_verdicts(book, evaluation, None, with_missing=False)]
+        assert verdict_rows(book, evaluation) == full, record.filename
+        chosen = ["oligami", "cosmo"]   # in the order asked for, as trial_verdicts gives them
+        assert verdict_rows(book, evaluation, chosen) == [r for t in chosen for r in full if r[0] == t]
+        shown |= {row[2] for row in full}
+    assert shown == {"eligible", "indeterminate", "ineligible"}   # every verdict was compared
+
+
+@pytest.mark.parametrize("side", ["holds", "lacks"])
+def test_screening_rows_refuse_a_criterion_that_both_holds_and_lacks(side):
+    book, record = rulebook(), synthetic(1, seed=4)[0]
+    evaluation = fast_engine().evaluate(record, gaps=False)
+    both = evaluation.holds | evaluation.lacks
+    conflicted = dataclasses.replace(evaluation, holds=both | {("taormina", "E3")}, lacks=both | {("taormina", "E3")})
+    with pytest.raises(RuleConflict, match=r"rules/trials/\w+.yaml:\d+: \w+/\w+: the rules derive both holds and lacks"):
+        verdict_rows(book, conflicted)
+    one_sided = dataclasses.replace(evaluation, **{side: getattr(evaluation, side) | {("taormina", "E3")}})
+    assert any(row[0] == "taormina" for row in verdict_rows(book, one_sided))
 
 
 def test_one_trial_only_gives_that_trials_part_of_the_full_answer():

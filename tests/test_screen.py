@@ -90,16 +90,16 @@ def test_results_are_identical_whatever_the_number_of_workers(tmp_path, cohort):
 
 
 def test_a_crash_in_one_record_is_reported_and_the_run_goes_on(tmp_path, cohort, monkeypatch):
-    real = screen_module.judge
+    real = screen_module.screening_rows
 
-    def judge(record, trial_ids=None, evaluator=None, **options):
+    def screening_rows(source, record, *args):
         if record.patient_id == "P3":
             raise RuleConflict("rules/trials/taormina.yaml:99: taormina/I3: the rules derive both holds and lacks")
         if record.patient_id == "P7":
             raise ZeroDivisionError("division by zero")
-        return real(record, trial_ids, evaluator, **options)
+        return real(source, record, *args)
 
-    monkeypatch.setattr(screen_module, "judge", judge)
+    monkeypatch.setattr(screen_module, "screening_rows", screening_rows)
     summary, text, errors = screen_to(tmp_path, cohort, errors=str(tmp_path / "errors.jsonl"))
     assert [json.loads(line)["patient"] for line in text.splitlines()] == ["P1", "P2"]
     assert (summary.counts.read, summary.counts.judged, summary.counts.invalid, summary.counts.failed) == (6, 2, 2, 2)
@@ -163,10 +163,10 @@ def test_bad_lines_get_one_clear_message(raw, expected):
 
 
 def test_a_validation_crash_is_a_failed_record_not_a_crash(monkeypatch):
-    def boom(data, name, as_of, strict_dates=False):
+    def boom(data, name, as_of, sha256="", strict_dates=False):
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(screen_module, "record_from_data", boom)
+    monkeypatch.setattr(screen_module, "validate", boom)
     result = judge_item(Item(0, "c.jsonl:1", line=json.dumps(patient("P1")).encode()), AS_OF)
     assert result.status == "failed" and result.reason.startswith("validation crashed: RecursionError")
 

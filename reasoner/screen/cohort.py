@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EligoError, InputError
+from ..logic.engine import engine
+from ..logic.rulebook import rulebook
 from ..paths import using_rules
-from ..pipeline import judge, load_input, record_from_data
+from ..pipeline import judge, load_input, validate
 from ..record.read import MAX_BYTES, link_problem, parse_json_line
 from ..render.result import set_aside_document
+from ..verdict.outcomes import verdict_rows
 
 JUDGED, INVALID, FAILED = "judged", "invalid", "failed"
 # fast (reasoner/logic/fastlog.py: the same rule files compiled bottom-up) is the default: it meets the
@@ -170,6 +173,16 @@ def result_rows(source, judgement, with_missing=False):
     return rows
 
 
+def screening_rows(source, record, trial_ids=None, engine_name=DEFAULT_ENGINE):
+    """result_rows without missing inputs, from the evaluation straight to rows (verdict_rows: the
+    same outcomes and conflicts as trial_verdicts, without an object per criterion)."""
+    evaluation = (evaluator(engine_name) or engine()).evaluate(record, trial_ids, gaps=False)
+    patient, set_aside = record.patient_id, set_aside_document(record.set_aside)
+    return [{"source": source, "patient": patient, "trial": tid, "stage": stage, "verdict": verdict,
+             "failing": failing, "unknown": unknown, "set_aside": set_aside}
+            for tid, stage, verdict, failing, unknown in verdict_rows(rulebook(), evaluation, trial_ids)]
+
+
 def evaluator(engine_name):
     """None: pipeline.judge's default (the thread's pyDatalog engine); fast: fastlog's evaluator."""
     if engine_name == "fast":
@@ -185,7 +198,9 @@ def load_item(item, as_of, warn, strict_dates=False):
         raise InputError(f"{item.source}: {item.problem}")
     if item.path is not None:
         return load_input(item.path, as_of, warn=warn, strict_dates=strict_dates)
-    return record_from_data(parse_line(item.line, item.source), item.source, as_of, strict_dates)
+    # The record's SHA-256 is that of its line, as check's is that of its file (no re-encoding of the data).
+    return validate(parse_line(item.line, item.source), item.source, as_of, hashlib.sha256(item.line).hexdigest(),
+                    strict_dates)
 
 
 def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False, with_missing=False):
@@ -199,8 +214,10 @@ def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_d
         return Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}",
                       warnings=warnings)
     try:
-        rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name), with_missing=with_missing),
-                           with_missing)
+        if with_missing:
+            rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name)), with_missing)
+        else:
+            rows = screening_rows(item.source, record, trial_ids and list(dict.fromkeys(trial_ids)), engine_name)
     except Exception as err:  # noqa: BLE001 - RuleConflict or any crash: reported for this record
         return Result(item.index, item.source, FAILED, record.patient_id, reason=f"{type(err).__name__}: {err}",
                       warnings=warnings)
