@@ -81,7 +81,7 @@ class Engine:
             raise RuntimeError("this engine's rules were replaced in this thread (another rules folder); "
                                "ask engine() for the current one")
         pf = facts_of(record, gaps)
-        clauses = [_fact_clause(fact.pred, (PATIENT,) + fact.args) for fact in pf.facts]
+        clauses = [_fact_clause(pred, (PATIENT,) + args) for pred, args, _path in pf.rows]
         asserted = []
         with _PYDATALOG_LOCK:
             self._open = True

@@ -196,6 +196,12 @@ class _Gen:
             return "(" + "".join(self.expr(e) + ", " for e in node.elts) + ")"
         raise RuleError(f"{self.where()}: the fast engine cannot evaluate {ast.unparse(node)}")
 
+    def key(self, key):
+        """An index key's text: the value itself at one position, else a tuple (_Index builds them so)."""
+        if len(key) == 1:
+            return self.term(key[0][1])
+        return "(" + "".join(self.term(a) + ", " for _i, a in key) + ")"
+
     def atom(self, pred, args):
         """A positive literal: loop over the matching tuples, binding its free variables."""
         key = [(i, a) for i, a in enumerate(args) if isinstance(a, Const) or a.name in self.bound]
@@ -205,7 +211,7 @@ class _Gen:
             return
         if key:
             positions = tuple(i for i, _a in key)
-            self.open(f"for t in {self.index(pred, positions)}.get(({''.join(self.term(a) + ', ' for _i, a in key)}), ()):")
+            self.open(f"for t in {self.index(pred, positions)}.get({self.key(key)}, ()):")
         else:
             self.open(f"for t in {rel}:")
         for i, arg in enumerate(args):
@@ -232,14 +238,14 @@ class _Gen:
             source = rel
             if key:
                 positions = tuple(i for i, _a in key)
-                source = f"{self.index(pred, positions)}.get(({''.join(self.term(a) + ', ' for _i, a in key)}), ())"
+                source = f"{self.index(pred, positions)}.get({self.key(key)}, ())"
             self.open(f"if not any({same} for t in {source}):")
             return
         if len(key) == len(args):
             self.open(f"if ({''.join(self.term(a) + ', ' for _i, a in key)}) not in {rel}:")
         elif key:
             positions = tuple(i for i, _a in key)
-            self.open(f"if not {self.index(pred, positions)}.get(({''.join(self.term(a) + ', ' for _i, a in key)})):")
+            self.open(f"if not {self.index(pred, positions)}.get({self.key(key)}):")
         else:
             self.open(f"if not {rel}:")
 
@@ -451,14 +457,18 @@ class _Index(dict):
 
     def __missing__(self, key):
         pred, positions = key
-        found, rows = defaultdict(list), self.relations.get(pred, EMPTY)
-        if len(positions) == 1:
+        found, rows = {}, self.relations.get(pred, EMPTY)
+        if len(positions) == 1:   # keyed by the value itself (no 1-tuples: half the cost)
             (i,) = positions
             for t in rows:
-                found[(t[i],)].append(t)
+                found.setdefault(t[i], []).append(t)
+        elif len(positions) == 2:
+            i, j = positions
+            for t in rows:
+                found.setdefault((t[i], t[j]), []).append(t)
         else:
             for t in rows:
-                found[tuple(t[i] for i in positions)].append(t)
+                found.setdefault(tuple(t[i] for i in positions), []).append(t)
         self[key] = found
         if pred in self.static_preds:
             self.static_index[key] = found
@@ -502,8 +512,12 @@ class FastEngine:
         pf = facts_of(record, gaps)
         relations = dict(self.reference)
         patient = defaultdict(set)
-        for fact in pf.facts:
-            patient[fact.pred].add((PATIENT, *[canon(a) if a.__class__ is float else a for a in fact.args]))
+        for pred, args, _path in pf.rows:
+            for arg in args:
+                if arg.__class__ is float:
+                    args = tuple(canon(a) if a.__class__ is float else a for a in args)
+                    break
+            patient[pred].add((PATIENT, *args))
         relations.update(patient)
         self.program(trial_ids).run(relations, self.reference.keys(), self.reference_index)
         holds = {(t, c) for _p, t, c in relations.get(HOLDS, EMPTY)}

@@ -34,12 +34,20 @@ _POSITIONS = {name: {arg: i + 1 for i, arg in enumerate(pred.args)} for name, pr
 
 @dataclass
 class PatientFacts:
-    facts: list = field(default_factory=list)
     gaps: list = field(default_factory=list)
+    rows: list = field(default_factory=list)   # (pred, args, path) as added: the screening engine reads these
+
+    @property
+    def facts(self):
+        """The facts as Fact objects, made on first use (a screened patient's ~110 never are)."""
+        made = self.__dict__.get("_facts")
+        if made is None or len(made) != len(self.rows):
+            made = self.__dict__["_facts"] = [Fact(*row) for row in self.rows]
+        return made
 
     def add(self, pred, path, *args):
         assert _ARITY.get(pred) == len(args) + 1, (pred, args)
-        self.facts.append(Fact(pred, args, path))
+        self.rows.append((pred, args, path))
 
     def gap(self, pred, path, **key):
         if self.gaps is None:   # not wanted (screening rows show no missing inputs)

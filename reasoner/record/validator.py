@@ -39,6 +39,8 @@ class SourceFloat(float):
 
 def as_text(value):
     """A str or number field value as the user wrote it."""
+    if value.__class__ is str:   # the common case, without the failed attribute lookup
+        return value
     return getattr(value, "text", None) or str(value)
 
 
@@ -252,7 +254,7 @@ class Obj(Spec):
     def check(self, value, path, ctx):
         if not isinstance(value, dict):
             return ctx.problem(path, "a mapping of fields", value)
-        out, pending = {}, len(ctx.pending)
+        out, pending, prefix = {}, len(ctx.pending), path + "." if path else ""
         for key, item in value.items():
             spec = self.fields.get(key) if isinstance(key, str) else None
             if spec is None:
@@ -262,7 +264,8 @@ class Obj(Spec):
             if item is None:
                 ctx.problem(join(path, key), "a value (leave the field out when it is not recorded)", item)
                 continue
-            checked = spec.check(item, join(path, key), ctx)
+            # a known field's name is printable: join(path, key) without the check, for speed
+            checked = spec.check(item, prefix + key, ctx)
             if checked is not None:
                 out[key] = checked
         for key in self.required:
@@ -316,11 +319,11 @@ class List(Spec):
         if len(value) > self.max_items:
             return ctx.problem(path, f"at most {self.max_items} entries", f"{len(value)}", show=False)
         out, seen = Items(), {}
+        keys = (self.key,) if isinstance(self.key, str) else self.key or ()
         for index, item in enumerate(value):
-            checked = self.item.check(item, join(path, index), ctx)
+            checked = self.item.check(item, f"{path}[{index}]", ctx)   # join(path, index)
             if checked is None:
                 continue
-            keys = (self.key,) if isinstance(self.key, str) else self.key or ()
             if keys and all(k in checked for k in keys):
                 ident = tuple(checked[k] for k in keys)
                 if ident in seen:
