@@ -14,6 +14,8 @@ from pyDatalog import pyDatalog, pyEngine, pyParser
 from ..errors import RuleError
 from ..record.facts import facts_of, reference_facts
 from ..record.predicates import BASE
+from . import pyload
+from .clauses import parse_program
 from .rulebook import HOLDS, LACKS, STRATUM
 
 PATIENT = "patient"   # the one patient in the database at a time
@@ -47,19 +49,15 @@ class Engine:
         self.replaced = False    # set when another rule set took this thread's pyDatalog program
         with _PYDATALOG_LOCK:
             pyDatalog.clear()
-            pyDatalog.load(book.program())
-            for pred in BASE.values():
-                dummy = (_DUMMY,) * pred.arity
-                pyDatalog.assert_fact(pred.name, *dummy)
-                pyDatalog.retract_fact(pred.name, *dummy)
-            for pred in (HOLDS, LACKS):
-                pyDatalog.assert_fact(pred, _DUMMY, _DUMMY, _DUMMY)
-                pyDatalog.retract_fact(pred, _DUMMY, _DUMMY, _DUMMY)
-            pyDatalog.assert_fact(STRATUM, _DUMMY, _DUMMY, _DUMMY, _DUMMY)
-            pyDatalog.retract_fact(STRATUM, _DUMMY, _DUMMY, _DUMMY, _DUMMY)
-            pyDatalog.load(_DECIDED_PROGRAM)
+            pyload.load(book.clauses)   # the parsed clauses straight into pyEngine (~0.3 s less than parsing the text)
+            # pyDatalog.assert_fact / retract_fact, without parsing each call (pyload.fact)
+            declared = [(pred.name, pred.arity) for pred in BASE.values()] + [(HOLDS, 3), (LACKS, 3), (STRATUM, 4)]
+            for name, arity in declared:
+                pyEngine.assert_(pyload.fact(name, (_DUMMY,) * arity))
+                pyEngine.retract(pyload.fact(name, (_DUMMY,) * arity))
+            pyload.load(parse_program(_DECIDED_PROGRAM, "reasoner/logic/engine.py"))
             for fact in reference_facts():
-                pyDatalog.assert_fact(fact.pred, *fact.args)
+                pyEngine.assert_(pyload.fact(fact.pred, fact.args))
 
     def evaluate(self, record, trial_ids=None, gaps=True):
         """Assert the record's facts, ask which criteria hold or lack, retract them.
