@@ -12,7 +12,7 @@ from reasoner.authoring.cases import case_files, load_cases, run_case
 from reasoner.errors import RuleConflict, RuleError
 from reasoner.logic.clauses import parse_program
 from reasoner.logic.engine import engine
-from reasoner.logic.fastlog import Program, fast_engine
+from reasoner.logic.fastlog import FastEngine, Program, fast_engine
 from reasoner.logic.rulebook import rulebook
 from reasoner.pipeline import load_input
 from reasoner.record.read import record_from_data
@@ -69,6 +69,78 @@ def test_screening_rows_refuse_a_criterion_that_both_holds_and_lacks(side):
         verdict_rows(book, conflicted)
     one_sided = dataclasses.replace(evaluation, **{side: getattr(evaluation, side) | {("taormina", "E3")}})
     assert any(row[0] == "taormina" for row in verdict_rows(book, one_sided))
+
+
+def _answers(evaluation):
+    return evaluation.holds, evaluation.lacks, evaluation.strata
+
+
+def test_many_patients_in_one_run_get_exactly_the_answers_each_gets_alone():
+    fast = fast_engine()
+    assert fast.program(None).per_patient   # the rules read one patient at a time: batches share a run
+    examples = [load_input(path, AS_OF) for path in sorted((EXAMPLE.parent).glob("*.yaml"))]
+    records = synthetic(50, seed=17) + examples
+    together = fast.evaluate_many(records)
+    assert [_answers(e) for e in together] == [_answers(fast.evaluate(r, gaps=False)) for r in records]
+    assert len({frozenset(e.holds) for e in together}) > 40   # the patients differ: nothing was shared
+    one_trial = fast.evaluate_many(records[:10], ["oligami"])
+    assert [_answers(e) for e in one_trial] == [_answers(fast.evaluate(r, ["oligami"], gaps=False)) for r in records[:10]]
+
+
+def test_a_record_whose_facts_fail_is_reported_alone_and_the_others_are_judged():
+    fast, records = fast_engine(), synthetic(3, seed=2)
+    broken = dataclasses.replace(records[1], data=None)   # no facts can be built from it
+    out = fast.evaluate_many([records[0], broken, records[2]])
+    assert isinstance(out[1], Exception)
+    assert [_answers(out[0]), _answers(out[2])] == [_answers(fast.evaluate(r, gaps=False)) for r in (records[0], records[2])]
+
+
+def test_a_record_that_breaks_the_shared_run_is_found_and_reported_alone(monkeypatch):
+    from reasoner.logic import fastlog
+
+    fast, records = fast_engine(), synthetic(3, seed=2)
+    real = fastlog.facts_of
+
+    def facts_of(record, gaps=True):
+        found = real(record, gaps)
+        if record is records[1]:   # an age that is text: comparing it with a number raises
+            found.rows[:] = [(pred, (args[0], "old"), path) if pred == "age_at_least" else (pred, args, path)
+                             for pred, args, path in found.rows]
+        return found
+
+    monkeypatch.setattr(fastlog, "facts_of", facts_of)
+    out = fast.evaluate_many(records)
+    assert isinstance(out[1], TypeError)
+    assert [_answers(out[0]), _answers(out[2])] == [_answers(fast.evaluate(r, gaps=False)) for r in (records[0], records[2])]
+
+
+PER_PATIENT = [
+    ("crit_holds(P, 't', 'A') <= sex(P, 'female') & ~lesion(P, _L, 'brain')\n", True),
+    ("big(O) <= organ_class(O, 'visceral')\ncrit_holds(P, 't', 'A') <= lesion(P, _L, O) & big(O)\n", True),
+    ("(n[P] == len_(L)) <= lesion(P, L, _O)\ncrit_holds(P, 't', 'A') <= sex(P, _S) & (n[P] == N) & (N > 1)\n", True),
+    # another patient's facts: a negation over any patient, P read before it is bound, P compared,
+    # a count over patients, P at another place
+    ("crit_holds(P, 't', 'A') <= sex(P, 'female') & ~lesion(_Q, _L, 'brain')\n", False),
+    ("crit_holds(P, 't', 'A') <= ~lesion(P, _L, 'brain') & sex(P, 'female')\n", False),
+    ("crit_holds(P, 't', 'A') <= sex(P, _S) & (P != 'x')\n", False),
+    ("(n[O] == len_(P)) <= lesion(P, _L, O)\ncrit_holds(P, 't', 'A') <= lesion(P, _L, O) & (n[O] == N) & (N > 1)\n", False),
+    ("crit_holds(P, 't', 'A') <= sex(P, _S) & lesion(P, P, _O)\n", False),
+]
+
+
+@pytest.mark.parametrize("text, alone", PER_PATIENT)
+def test_a_program_shares_a_run_only_when_each_patient_reads_its_own_facts(text, alone):
+    assert Program(SimpleNamespace(clauses=parse_program(text, "t.dl"))).per_patient is alone
+
+
+def test_a_program_reading_across_patients_judges_each_patient_alone():
+    text = "crit_holds(P, 't', 'A') <= sex(P, 'female') & ~lesion(_Q, _L, 'brain')\n"
+    fast = FastEngine(SimpleNamespace(clauses=parse_program(text, "t.dl"), key="t"))
+    records = [r for r in synthetic(40, seed=9)]
+    brain = [any(m["organ"] == "brain" for m in r.data.get("metastases", [])) for r in records]
+    assert any(brain) and not all(brain)
+    together = fast.evaluate_many(records)
+    assert [_answers(e) for e in together] == [_answers(fast.evaluate(r, gaps=False)) for r in records]
 
 
 def test_one_trial_only_gives_that_trials_part_of_the_full_answer():

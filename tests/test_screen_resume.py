@@ -162,12 +162,12 @@ def test_resume_without_a_checkpoint(tmp_path, small_cohort):
 DYING_WORKER = """
 import io, os, sys, datetime as dt
 import reasoner.screen.cohort as screen
-real = screen.judge_item
-def judge_item(item, *args):
+real = screen.load_item
+def load_item(item, *args):
     if item.index == 12:
         os._exit(3)   # the worker process dies, as when the kernel kills it for memory
     return real(item, *args)
-screen.judge_item = judge_item
+screen.load_item = load_item
 from reasoner.errors import EligoError
 from reasoner.screen.run import Settings, run
 try:

@@ -101,15 +101,18 @@ def _json_float(text):
 
 
 def _depth(value, limit):
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    """Whether value nests at most `limit` levels (a scalar at the top is level 1), level by level."""
+    level, depth = [value], 1
+    while level:
         if depth > limit:
             return False
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        inner = []
+        for item in level:
+            if isinstance(item, dict):
+                inner.extend(item.values())
+            elif isinstance(item, list):
+                inner.extend(item)
+        level, depth = inner, depth + 1
     return True
 
 

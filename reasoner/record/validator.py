@@ -123,9 +123,10 @@ class Str(Spec):
         self.max_len, self.doc, self.ident = max_len, doc, ident
 
     def check(self, value, path, ctx):
-        if isinstance(value, bool) or not isinstance(value, (str, int, SourceFloat)):
-            return ctx.problem(path, "text", value)
-        value = as_text(value)
+        if value.__class__ is not str:   # plain text skips these tests (the common case)
+            if isinstance(value, bool) or not isinstance(value, (str, int, SourceFloat)):
+                return ctx.problem(path, "text", value)
+            value = as_text(value)
         if not value.strip():
             return ctx.problem(path, "non-empty text", value)
         if _BAD_CHARS.search(value):
@@ -142,6 +143,10 @@ class Enum(Spec):
         self.values, self.doc = values, doc
 
     def check(self, value, path, ctx):
+        if value.__class__ is str:   # the common case first
+            known = value.strip().lower()
+            if known in self.values:
+                return known
         if isinstance(value, (int, SourceFloat)) and not isinstance(value, bool):
             value = as_text(value)             # e.g. bilsky_grade: 2
         if isinstance(value, str) and value.strip().lower() in self.values:

@@ -174,10 +174,12 @@ def result_rows(source, judgement, with_missing=False):
     return rows
 
 
-def screening_rows(source, record, trial_ids=None, engine_name=DEFAULT_ENGINE):
-    """result_rows without missing inputs, from the evaluation straight to rows (verdict_rows: the
-    same outcomes and conflicts as trial_verdicts, without an object per criterion)."""
-    evaluation = (evaluator(engine_name) or engine()).evaluate(record, trial_ids, gaps=False)
+def screening_rows(source, record, trial_ids=None, engine_name=DEFAULT_ENGINE, evaluation=None):
+    """result_rows without missing inputs, from the evaluation (made here unless given) straight
+    to rows (verdict_rows: the same outcomes and conflicts as trial_verdicts, without an object
+    per criterion)."""
+    if evaluation is None:
+        evaluation = (evaluator(engine_name) or engine()).evaluate(record, trial_ids, gaps=False)
     patient, set_aside = record.patient_id, set_aside_document(record.set_aside)
     return [{"source": source, "patient": patient, "trial": tid, "stage": stage, "verdict": verdict,
              "failing": failing, "unknown": unknown, "set_aside": set_aside}
@@ -204,16 +206,55 @@ def load_item(item, as_of, warn, strict_dates=False):
                     strict_dates)
 
 
+def _validated(item, as_of, strict_dates, warnings):
+    """(Record, None) or (None, the Result of an item that is not a valid record)."""
+    try:
+        return load_item(item, as_of, warnings.append, strict_dates), None
+    except EligoError as err:
+        return None, Result(item.index, item.source, INVALID, reason=reason_of(err, item.source), warnings=warnings)
+    except Exception as err:  # noqa: BLE001 - a validator crash on odd input is reported, not fatal
+        return None, Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}",
+                            warnings=warnings)
+
+
+def _judged(item, record, warnings, trial_ids, engine_name, evaluation):
+    """The Result of a valid record from its evaluation (or the exception evaluating it raised)."""
+    try:
+        if isinstance(evaluation, Exception):
+            raise evaluation
+        rows = screening_rows(item.source, record, trial_ids, engine_name, evaluation)
+    except Exception as err:  # noqa: BLE001 - RuleConflict or any crash: reported for this record
+        return Result(item.index, item.source, FAILED, record.patient_id, reason=f"{type(err).__name__}: {err}",
+                      warnings=warnings)
+    return Result(item.index, item.source, JUDGED, record.patient_id, rows, warnings=warnings)
+
+
+def judge_together(batch, as_of, trial_ids=None, strict_dates=False):
+    """judge_item of each item, with the fast engine's evaluate_many: the valid records of the
+    batch are evaluated in one run (reasoner/logic/fastlog.py), each judged and reported alone."""
+    from ..logic.fastlog import fast_engine
+
+    trial_ids = trial_ids and list(dict.fromkeys(trial_ids))
+    results, valid = [None] * len(batch), []
+    for position, item in enumerate(batch):
+        warnings = []
+        record, rejected = _validated(item, as_of, strict_dates, warnings)
+        if rejected is not None:
+            results[position] = rejected
+        else:
+            valid.append((position, item, record, warnings))
+    evaluations = fast_engine().evaluate_many([record for _p, _i, record, _w in valid], trial_ids)
+    for (position, item, record, warnings), evaluation in zip(valid, evaluations):
+        results[position] = _judged(item, record, warnings, trial_ids, "fast", evaluation)
+    return results
+
+
 def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False, with_missing=False):
     """Validate and judge one item. Never raises for the record's sake: the run goes on."""
     warnings = []
-    try:
-        record = load_item(item, as_of, warnings.append, strict_dates)
-    except EligoError as err:
-        return Result(item.index, item.source, INVALID, reason=reason_of(err, item.source), warnings=warnings)
-    except Exception as err:  # noqa: BLE001 - a validator crash on odd input is reported, not fatal
-        return Result(item.index, item.source, FAILED, reason=f"validation crashed: {type(err).__name__}: {err}",
-                      warnings=warnings)
+    record, rejected = _validated(item, as_of, strict_dates, warnings)
+    if rejected is not None:
+        return rejected
     try:
         if with_missing:
             rows = result_rows(item.source, judge(record, trial_ids, evaluator(engine_name)), with_missing)
@@ -229,6 +270,8 @@ def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict
     """The worker function (local pool and Dask): a list of Items -> a list of Results, same order.
     rules: a working copy of the rules (--rules DIR) to judge with, else the rules in use."""
     with using_rules(rules):
+        if engine_name == "fast" and not with_missing:
+            return judge_together(batch, as_of, trial_ids, strict_dates)
         return [judge_item(item, as_of, trial_ids, engine_name, strict_dates, with_missing) for item in batch]
 
 
