@@ -79,11 +79,13 @@ for _tag in ("binary", "omap", "pairs", "set", "timestamp"):   # nothing in a re
 
 
 def _json_object(pairs):
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise InputError(f"key {key!r} appears twice in one mapping, expected each field once")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):   # a key given twice: name the first one repeated
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise InputError(f"key {key!r} appears twice in one mapping, expected each field once")
+            seen.add(key)
     return out
 
 
