@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from baseline_taormina import taormina  # noqa: E402
-from cohort import AS_OF, generate, write_jsonl  # noqa: E402
+from cohort import AS_OF, write_jsonl  # noqa: E402
 
 ROOT = HERE.parent
 
@@ -167,20 +167,24 @@ def check_process_time(runs=3):
 
 
 def profile(n, engine):
-    """Where one worker's time goes: validation + judging n synthetic patients in this process."""
-    from reasoner.pipeline import judge
-    from reasoner.record.read import record_from_data
-    from reasoner.screen.cohort import evaluator
+    """Where one worker's time goes: judge_batch (what a pool worker runs: reading, validating and
+    judging each line, rows) over n synthetic patients in this process, with cProfile."""
+    from reasoner.screen.cohort import batches, judge_batch, open_items, warm_up
 
-    records = list(generate(n, seed=99))
-    judge(record_from_data(records[0], "warm", AS_OF), None, evaluator(engine))
-    prof = cProfile.Profile()
-    start = time.perf_counter()
-    prof.enable()
-    for i, rec in enumerate(records):
-        judge(record_from_data(rec, f"p{i}", AS_OF), None, evaluator(engine))
-    prof.disable()
-    took = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        cohort = Path(folder) / "profile.jsonl"
+        write_jsonl(cohort, n, 99)
+        warm_up(engine)
+        _total, items = open_items(str(cohort))
+        items = list(items)
+        judge_batch(items[:5], AS_OF, engine_name=engine)
+        prof = cProfile.Profile()
+        start = time.perf_counter()
+        prof.enable()
+        for batch in batches(iter(items), 50):
+            judge_batch(batch, AS_OF, engine_name=engine)
+        prof.disable()
+        took = time.perf_counter() - start
     print(f"\nprofile [{engine}]: {n} patients in one process, {1000 * took / n:.1f} ms per patient (profiler on)")
     buffer = io.StringIO()
     pstats.Stats(prof, stream=buffer).sort_stats("tottime").print_stats(12)
