@@ -104,7 +104,7 @@ def test_a_record_that_breaks_the_shared_run_is_found_and_reported_alone(monkeyp
     def facts_of(record, gaps=True):
         found = real(record, gaps)
         if record is records[1]:   # an age that is text: comparing it with a number raises
-            found.rows[:] = [(pred, (args[0], "old"), path) if pred == "age_at_least" else (pred, args, path)
+            found.rows[:] = [(pred, (args[0], "old"), path) if pred == "age_at" else (pred, args, path)
                              for pred, args, path in found.rows]
         return found
 
