@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..logic.clauses import Atom, Comparison, FunctionValue, Var, evaluate
 from ..logic.engine import PATIENT, engine
-from ..logic.proofs import CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation, definitions
+from ..logic.proofs import CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation
 from ..logic.rulebook import HOLDS, LACKS, dependencies, rulebook
 from ..record.predicates import BASE, where
 from ..verdict.inputs import time_bound
@@ -82,7 +82,7 @@ class Finder:
     def __init__(self, book, session, prover=None):
         """prover: the explanation's own (one proof search and its memo per patient)."""
         self.book = book
-        self.defs = definitions(book)
+        self.defs = book.definitions()
         self.prover = prover or Prover(session, book)
         self.words = phrasebook(book)
         self.gap_paths = {g.path for g in session.facts.gaps}

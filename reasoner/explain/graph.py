@@ -17,7 +17,7 @@ from .. import __version__
 from ..errors import InputError
 from ..logic.clauses import Aggregate, Atom, FunctionValue, bound_value, match_pattern
 from ..logic.engine import PATIENT, engine
-from ..logic.proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation, definitions
+from ..logic.proofs import AggregateProof, CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation
 from ..logic.rulebook import HOLDS, LACKS, STRATUM, rulebook
 from ..record.edit import source_file, what_if
 from ..record.facts import reference_facts
@@ -438,7 +438,7 @@ def input_chains(book, clause):
     clause to each base-predicate pattern it can read (constants flow from caller to callee)."""
     key = (book.key, clause.where, clause.text)
     if key not in _CHAINS:
-        _CHAINS[key] = _input_chains(definitions(book), clause)
+        _CHAINS[key] = _input_chains(book.definitions(), clause)
     return _CHAINS[key]
 
 

@@ -122,7 +122,7 @@ class Prover:
         answers for this patient agree with the session's: the whole relations proofs scan."""
         self.session = session
         self._rows, self._complete = rows if rows is not None else ({}, frozenset())
-        self.defs = definitions(book)
+        self.defs = book.definitions()
         self._answers = {}
         self._relations = {}
         self._functions = {}
@@ -402,16 +402,6 @@ class Prover:
                 return None
             return self.refute(lit.func, keys, depth + 1)
         return None
-
-
-_DEFINITIONS = {}
-
-
-def definitions(book):
-    """book.definitions(), built once per rule set."""
-    if book.key not in _DEFINITIONS:
-        _DEFINITIONS[book.key] = book.definitions()
-    return _DEFINITIONS[book.key]
 
 
 _HEADS = {}

@@ -158,10 +158,14 @@ class Rulebook:
         return "\n".join(c.text for c in self.clauses) + "\n"
 
     def definitions(self):
-        """predicate name -> clauses defining it (aggregate functions included)."""
-        defs = {}
-        for clause in self.clauses:
-            defs.setdefault(clause.head.pred, []).append(clause)
+        """predicate name -> clauses defining it (aggregate functions included); built once per
+        rule book (callers read it, never change it)."""
+        defs = self.__dict__.get("_definitions")
+        if defs is None:
+            defs = {}
+            for clause in self.clauses:
+                defs.setdefault(clause.head.pred, []).append(clause)
+            self.__dict__["_definitions"] = defs
         return defs
 
     def trial(self, tid):
