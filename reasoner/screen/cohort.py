@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,10 +270,23 @@ def judge_item(item, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_d
 def judge_batch(batch, as_of, trial_ids=None, engine_name=DEFAULT_ENGINE, strict_dates=False, rules=None, with_missing=False):
     """The worker function (local pool and Dask): a list of Items -> a list of Results, same order.
     rules: a working copy of the rules (--rules DIR) to judge with, else the rules in use."""
-    with using_rules(rules):
+    with using_rules(rules), _collector_paused():
         if engine_name == "fast" and not with_missing:
             return judge_together(batch, as_of, trial_ids, strict_dates)
         return [judge_item(item, as_of, trial_ids, engine_name, strict_dates, with_missing) for item in batch]
+
+
+@contextmanager
+def _collector_paused():
+    """No cyclic garbage collection while a batch is judged (~10% of its time: a batch allocates
+    millions of short-lived objects, freed by reference counting anyway); it runs again after."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def warm_up(engine_name=DEFAULT_ENGINE, rules=None):
