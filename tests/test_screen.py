@@ -5,6 +5,7 @@ import csv
 import io
 import itertools
 import json
+import random
 
 import pytest
 import yaml
@@ -263,6 +264,44 @@ def test_funnel_counts_in_protocol_order():
     assert [(r["entering"], r["failed"], r["unknown"], r["remaining"], r["decided"]) for r in rows] == [
         (4, 1, 1, 3, 2), (3, 0, 1, 3, 1), (3, 1, 0, 2, 1)]
     assert (f.eligible, f.remaining, f.patients) == (1, 2, 4)
+
+
+def stepwise_funnel(steps, rows):
+    """The funnel counted step by step, as the docs define it: the oracle for StageFunnel's counts."""
+    n = len(steps)
+    entering, failed, unknown, decided = [0] * n, [0] * n, [0] * n, [0] * n
+    for fail, unk in rows:
+        certain = True
+        for i, (cid, _kind) in enumerate(steps):
+            entering[i] += 1
+            if cid in fail:
+                failed[i] += 1
+                break
+            if cid in unk:
+                unknown[i] += 1
+                certain = False
+            if certain:
+                decided[i] += 1
+    return {"patients": len(rows), "entering": entering, "failed": failed, "unknown": unknown, "decided": decided}
+
+
+def test_funnel_counts_equal_a_step_by_step_count_and_survive_a_restore():
+    rng = random.Random(4)
+    steps = [(f"I{i}", "inclusion") for i in range(1, 9)] + [("E1", "exclusion")]
+    ids = [cid for cid, _kind in steps] + ["X9"]   # X9: not a step of this stage (ignored)
+    rows = [(rng.sample(ids, rng.choice([0, 0, 1, 2])), rng.sample(ids, rng.choice([0, 1, 2, 3]))) for _ in range(400)]
+    f = StageFunnel("t", None, steps)
+    for fail, unk in rows[:150]:
+        f.add(fail, unk)
+    resumed = StageFunnel("t", None, steps)
+    resumed.restore(json.loads(json.dumps(f.state())))
+    for fail, unk in rows[150:]:
+        resumed.add(fail, unk)
+    assert resumed.state() == stepwise_funnel(steps, rows)
+    assert {resumed.eligible, resumed.remaining} <= set(range(401)) and resumed.patients == 400
+    empty = StageFunnel("t", None, [])
+    empty.add(["I1"], [])
+    assert (empty.eligible, empty.remaining, list(empty.rows())) == (1, 1, [])
 
 
 def test_funnel_state_round_trips():

@@ -13,28 +13,54 @@ COLUMNS = ("trial", "stage", "step", "criterion", "kind", "entering", "failed", 
 
 
 class StageFunnel:
+    """Counts kept so that adding a patient costs its failing and unknown criteria, not every step
+    (the main process adds ~6 rows per screened patient): where each patient stops entering and
+    stops being decided, from which the per-step counts follow."""
+
     def __init__(self, trial, stage, steps):
         self.trial, self.stage = trial, stage
         self.steps = tuple(steps)            # ((criterion id, kind), ...) in protocol order
         n = len(self.steps)
+        self.position = {cid: i for i, (cid, _kind) in enumerate(self.steps)}
         self.patients = 0
-        self.entering, self.failed, self.unknown, self.decided = [0] * n, [0] * n, [0] * n, [0] * n
+        self.failed, self.unknown = [0] * n, [0] * n
+        # entered_up_to[e]: patients who entered steps 0..e-1 only; decided_up_to[d]: patients
+        # decided at steps 0..d-1 only (a patient leaves at its first failing criterion, and can
+        # no longer be called eligible from its first unknown one)
+        self.entered_up_to, self.decided_up_to = [0] * (n + 1), [0] * (n + 1)
 
     def add(self, failing, unknown):
         """One patient's failing and unknown criterion ids."""
-        failing, unknown = set(failing), set(unknown)
+        n, position = len(self.steps), self.position
         self.patients += 1
-        certain = True
-        for i, (cid, _kind) in enumerate(self.steps):
-            self.entering[i] += 1
-            if cid in failing:
-                self.failed[i] += 1
-                return
-            if cid in unknown:
+        stop = min((position[c] for c in failing if c in position), default=n)   # fails here: leaves
+        if stop < n:
+            self.failed[stop] += 1
+        first_unknown = stop
+        for c in set(unknown):
+            i = position.get(c)
+            if i is not None and i < stop:
                 self.unknown[i] += 1
-                certain = False
-            if certain:
-                self.decided[i] += 1
+                first_unknown = min(first_unknown, i)
+        self.entered_up_to[stop + 1 if stop < n else n] += 1
+        self.decided_up_to[first_unknown] += 1
+
+    @staticmethod
+    def _beyond(up_to, n):
+        """[patients counted at step i] from how far each got: those that got beyond step i."""
+        out, running = [0] * n, 0
+        for i in range(n, 0, -1):
+            running += up_to[i]
+            out[i - 1] = running
+        return out
+
+    @property
+    def entering(self):
+        return self._beyond(self.entered_up_to, len(self.steps))
+
+    @property
+    def decided(self):
+        return self._beyond(self.decided_up_to, len(self.steps))
 
     @property
     def eligible(self):
@@ -45,22 +71,31 @@ class StageFunnel:
         return self.entering[-1] - self.failed[-1] if self.steps else self.patients
 
     def rows(self):
+        entering, decided = self.entering, self.decided
         for i, (cid, kind) in enumerate(self.steps):
             yield {"trial": self.trial, "stage": self.stage or "", "step": i + 1, "criterion": cid, "kind": kind,
-                   "entering": self.entering[i], "failed": self.failed[i], "unknown": self.unknown[i],
-                   "remaining": self.entering[i] - self.failed[i], "decided": self.decided[i]}
+                   "entering": entering[i], "failed": self.failed[i], "unknown": self.unknown[i],
+                   "remaining": entering[i] - self.failed[i], "decided": decided[i]}
 
     def state(self):
-        return {"patients": self.patients, "entering": self.entering, "failed": self.failed,
-                "unknown": self.unknown, "decided": self.decided}
+        return {"patients": self.patients, "entering": self.entering, "failed": list(self.failed),
+                "unknown": list(self.unknown), "decided": self.decided}
 
     def restore(self, state):
-        self.patients = state["patients"]
+        n = len(self.steps)
         for name in ("entering", "failed", "unknown", "decided"):
-            values = list(state[name])
-            if len(values) != len(self.steps):
-                raise ValueError(f"funnel state for {self.trial} has {len(values)} steps, expected {len(self.steps)}")
-            setattr(self, name, values)
+            if len(list(state[name])) != n:
+                raise ValueError(f"funnel state for {self.trial} has {len(list(state[name]))} steps, expected {n}")
+        self.patients = state["patients"]
+        self.failed, self.unknown = list(state["failed"]), list(state["unknown"])
+        self.entered_up_to = self._up_to(list(state["entering"]), self.patients)
+        self.decided_up_to = self._up_to(list(state["decided"]), self.patients)
+
+    @staticmethod
+    def _up_to(counts, patients):
+        """The inverse of _beyond: how many got exactly this far, from the per-step counts."""
+        before = [patients] + counts
+        return [before[i] - (counts[i] if i < len(counts) else 0) for i in range(len(counts) + 1)]
 
 
 class Funnel:
