@@ -153,3 +153,16 @@ def test_left_recursion_and_a_marked_acyclic_walk_pass(tmp_path):
     assert _recursion(tmp_path / "left", "reach(P, A, B) <= reach(P, A, C) & lesion_organ_next(P, C, B)\n")[1] == []
     marked = RIGHT.rstrip("\n") + "  # lint: recursion-ok (the walk only moves forward)\n"
     assert _recursion(tmp_path / "marked", marked)[1] == []
+
+
+def test_needs_must_name_what_the_passing_side_reads(tmp_path):
+    head = "    reading: Age in whole years >= 18.\n"
+    assert head in TRIAL
+    good = TRIAL.replace(head, head + "    needs: a birth date and dates.registration\n")
+    assert findings(write_tiny(tmp_path / "good", trial=good)) == []
+    bad = TRIAL.replace(head, head + "    needs: a birth date and dates.randomization\n")
+    root = write_tiny(tmp_path / "bad", trial=bad)
+    (found,) = [f for f in findings(root) if f[2] == "needs"]
+    assert found[:3] == ("trials/tiny.yaml", line_of(root, "  - id: I1"), "needs")
+    assert "I1: needs: names dates.randomization, which its holds rules do not read" in found[3]
+    assert "dates.registration" in found[3]

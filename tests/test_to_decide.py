@@ -88,3 +88,45 @@ def test_generated_records_missing_is_absent_and_to_decide_is_given(data):
     record = validate(data)
     assert record is not None
     check_truthful(record, judge(record).verdicts)
+
+
+def test_needs_words_the_passing_side_once_and_the_derived_rest_stays():
+    """OLIGAMI P16 with every lab outside the window: one derived fact (the first lab) cannot say
+    "each of seven", so the criterion's `needs:` replaces the derived met side; the derived not-met
+    side stays, and the JSON and text output no longer show it a second time."""
+    from reasoner.logic.rulebook import rulebook
+    from reasoner.render.result import result_document
+    from reasoner.render.text import render_check
+
+    source = data_root() / "facts/patients/eligible-oligami.yaml"
+    data = parse_text(source.read_bytes(), str(source))
+    data["dates"]["registration"] = "2026-09-30"
+    record = record_from_data(data, "late-registration", AS_OF)
+    judgement = judge(record, ["oligami"])
+    needs = to_decide(record, judgement.verdicts)
+    p16 = needs[("oligami", "P16")]
+    written = rulebook().trials["oligami"].criterion("P16").needs
+    assert p16[0].text == written and p16[0].side == "holds" and p16[0].actionable
+    assert "lab" in " ".join(p16[0].inputs)
+    assert [n.side for n in p16[1:]] and {n.side for n in p16[1:]} == {"lacks"}
+    assert not [n for n in p16 if n.side == "holds" and n.text != written]
+    document = result_document(record, judgement.book, judgement.verdicts, needs)
+    (entry,) = [c for t in document["trials"] for c in t["criteria"] if c["id"] == "P16" and t["stage"] == "primary"]
+    assert "needs" not in entry and entry["to_decide"][0]["need"] == written
+    text = " ".join(render_check(document, judgement.book).split())
+    assert text.count(" ".join(written.split())) == 1 and "needs:" not in text
+
+
+def test_a_window_criterion_without_needs_derives_the_window():
+    """TAORMINA I16 with the only negative test 15 days before treatment start: the derived met
+    side names the window's dates (no hand-written `needs:` any more)."""
+    source = data_root() / "facts/patients/eligible-taormina.yaml"
+    data = parse_text(source.read_bytes(), str(source))
+    data["reproductive"].update(childbearing_potential=True, contraception=True,
+                                pregnancy_tests=[{"date": "2026-11-22", "result": "negative"}])
+    record = record_from_data(data, "late-test", AS_OF)
+    judgement = judge(record, ["taormina"])
+    i16 = to_decide(record, judgement.verdicts)[("taormina", "I16")]
+    met = [n for n in i16 if n.side == "holds"]
+    assert [n.text for n in met] == ["a pregnancy test with result negative, dated on or after 2026-11-23 and on or before 2026-12-07"]
+    assert met[0].recorded == ("pregnancy test preg1: negative on 2026-11-22, not on or after 2026-11-23 (1 day before)",)

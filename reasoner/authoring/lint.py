@@ -18,8 +18,8 @@ import yaml
 from ..errors import EligoError, InputError, RuleError
 from ..logic.annotations import parse_annotations
 from ..logic.clauses import Aggregate, Atom, FunctionValue, parse_program
-from ..logic.rulebook import HOLDS, LACKS, Rulebook, _relative, load_trial
-from ..record.predicates import BASE
+from ..logic.rulebook import HOLDS, LACKS, Rulebook, _relative, dependencies, load_trial
+from ..record.predicates import BASE, where
 from .cases import LineLoader, load_cases, named_criteria
 from .runner import is_rules_root
 from .safety import unsafe
@@ -128,6 +128,8 @@ def lint_root(root, trial_file=None):
                                 f"{a} depends on itself through negation or an aggregate (via {b}): not stratifiable"))
     findings += right_recursion(clauses, acyclic)
     findings += untested(root, trials.values())
+    if not broken:
+        findings += needs_text(book)
     return findings
 
 
@@ -267,6 +269,39 @@ def unused(clauses, own, entry):
         if pred not in used and pred not in entry and pred not in seen:
             seen.add(pred)
             out.append(Finding(clause.file, clause.line, "unused", f"{pred} is defined but no rule uses it"))
+    return out
+
+
+_NEEDS_PATH = re.compile(r"\b(dates\.[a-z_]+|[a-z_]+\[\])")
+
+
+def needs_text(book):
+    """A criterion's `needs:` (docs/rules.md) replaces what to_decide derives for its passing side,
+    so it must stay true to that side's rules: the side has rules, and every record place it
+    names (`dates.<kind>`, `<section>[]`) is one they read."""
+    out = []
+    for trial in book.trials.values():
+        for crit in trial.criteria:
+            if not crit.needs:
+                continue
+            clauses = crit.holds if crit.kind == "inclusion" else crit.lacks
+            if not clauses:
+                out.append(Finding(_relative(crit.file), crit.line, "needs",
+                                   f"{crit.id}: needs: words the passing side, which has no rules"))
+                continue
+            read = set()
+            for pred, pattern in dependencies(book, clauses):
+                if pred in BASE and BASE[pred].patient:
+                    offset = 1
+                    read.add(where(pred, {i: v for i, v in enumerate(pattern) if v is not None and i >= offset}))
+                if pred == "trial_planned" and pattern[2] is not None:
+                    read.add(f"dates.{pattern[2]}")
+            for name in _NEEDS_PATH.findall(crit.needs):
+                if not any(path == name or path.startswith(name.rstrip("[]") + ("[" if name.endswith("[]") else ""))
+                           for path in read):
+                    out.append(Finding(_relative(crit.file), crit.line, "needs",
+                                       f"{crit.id}: needs: names {name}, which its {'holds' if crit.kind == 'inclusion' else 'lacks'} "
+                                       f"rules do not read (they read {', '.join(sorted(read))})"))
     return out
 
 

@@ -104,6 +104,8 @@ class Finder:
                 if (side, need.text) not in seen:
                     seen.add((side, need.text))
                     out.append(need)
+        if crit.needs:
+            out = self.overridden(crit, out)
         out = _either_side(out, self.words, crit)
         useful = [n for n in out if n.actionable]
         if useful:
@@ -111,6 +113,24 @@ class Finder:
         if out:
             return out
         return [self._fallback(crit)]
+
+    def overridden(self, crit, out):
+        """The criterion's `needs:` (docs/rules.md) in place of what is derived for its passing side
+        (inclusion: holds, exclusion: lacks): the author's words where one derived fact cannot say
+        it (each of seven labs in a window; a central assay, when a local one is recorded). Its
+        inputs are those the derived needs named, else every input of that side's rules."""
+        side = "holds" if crit.kind == "inclusion" else "lacks"
+        replaced = [n for n in out if n.side == side]
+        if replaced:
+            inputs = tuple(sorted({i for n in replaced for i in n.inputs}))
+        else:
+            preds = dependencies(self.book, crit.holds if side == "holds" else crit.lacks)
+            inputs = tuple(sorted({self._path(p, pat) for p, pat in preds if BASE[p].patient and p not in ("as_of", "recorded")}))
+        absent = bool(inputs) and all(i in self.gap_paths for i in inputs)
+        rule = replaced[0].rule if replaced else f"{crit.file}:{crit.line}"
+        need = Need(side, decides(self.words, crit.trial, crit.id, side), crit.needs, inputs, (), absent, True, rule,
+                    f"{crit.file}:{crit.line}", "needs: " + crit.needs)
+        return [need] + [n for n in out if n.side != side]
 
     # -- where each clause stopped ---------------------------------------------------------------
     def clause_wants(self, part, pattern, depth):

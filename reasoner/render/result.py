@@ -31,8 +31,6 @@ def trial_entry(tv, needs=None):
 
 def _criterion(c, trial, needs):
     entry = {"id": c.id, "kind": c.kind, "outcome": c.outcome, "missing": list(c.missing)}
-    if c.outcome == "unknown" and getattr(c.criterion, "needs", ""):
-        entry["needs"] = c.criterion.needs
     if needs is not None:
         entry["to_decide"] = [n.as_json() for n in needs.get((trial.id, c.id), ())]
     return entry

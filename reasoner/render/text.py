@@ -76,8 +76,6 @@ def _details(trial, book):
         if c["missing"]:
             lines.extend(textwrap.wrap("missing (not in the record): " + ", ".join(c["missing"]), WIDTH,
                                        initial_indent=pad, subsequent_indent=pad + "  "))
-        if c.get("needs"):
-            lines.extend(textwrap.wrap("needs: " + c["needs"], WIDTH, initial_indent=pad, subsequent_indent=pad + "  "))
         for need in c.get("to_decide", ()):
             lines.extend(textwrap.wrap(f"to decide: {need_text(need)}", WIDTH, initial_indent=pad,
                                        subsequent_indent=pad + "  "))

@@ -12,7 +12,7 @@ TIME_BOUND = frozenset({
     "as_of", "planned", "trial_planned",
     "imaging", "imaging_purpose", "imaging_regimen", "imaging_use", "imaging_confirmed", "regimen_imaging_months",
     "imaging_region", "imaging_contrast", "imaging_response",
-    "lab", "lab_uln", "lab_lln", "lab_uln_pair",
+    "lab", "lab_uln", "lab_lln", "lab_uln_pair", "assay", "assay_laboratory",
     "performance", "pregnancy_test", "pregnant", "breastfeeding", "contraception",
     "toxicity", "toxicity_stable", "finding", "life_expectancy_months", "child_pugh",
     "consent_signed", "consent_day", "attested",
