@@ -19,7 +19,8 @@ from ..errors import EligoError, InputError, RuleError
 from ..logic.annotations import parse_annotations
 from ..logic.clauses import Aggregate, Atom, FunctionValue, parse_program
 from ..logic.rulebook import HOLDS, LACKS, Rulebook, _relative, dependencies, load_trial
-from ..record.predicates import BASE, where
+from ..record.predicates import BASE
+from ..record.predicates import where as record_path
 from .cases import LineLoader, load_cases, named_criteria
 from .runner import is_rules_root
 from .safety import unsafe
@@ -293,7 +294,7 @@ def needs_text(book):
             for pred, pattern in dependencies(book, clauses):
                 if pred in BASE and BASE[pred].patient:
                     offset = 1
-                    read.add(where(pred, {i: v for i, v in enumerate(pattern) if v is not None and i >= offset}))
+                    read.add(record_path(pred, {i: v for i, v in enumerate(pattern) if v is not None and i >= offset}))
                 if pred == "trial_planned" and pattern[2] is not None:
                     read.add(f"dates.{pattern[2]}")
             for name in _NEEDS_PATH.findall(crit.needs):
