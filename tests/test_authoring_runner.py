@@ -147,3 +147,15 @@ def test_plugin_reports_a_malformed_test_file_as_a_collection_error(pytester):
     result = pytester.runpytest("rules/tests", "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*rules/tests/tiny.yaml:{line}: case 'no expectation' has no `expect`"])
+
+
+def test_coverage_reaches_only_the_clauses_a_call_can_match():
+    """OLIGAMI S1 reads crit_lacks(P, 'oligami', C): its coverage counts OLIGAMI's criterion rules,
+    not every trial's (a constant in the call that differs from the head's cannot match)."""
+    from reasoner.authoring.probe import trial_clauses
+    from reasoner.logic.rulebook import rulebook
+
+    book = rulebook()
+    own, lib = trial_clauses(book, book.trials["oligami"])
+    assert not [c for c in lib if "/trials/" in c.file or c.file.startswith("rules/trials/")]
+    assert [c for c in lib if c.file.endswith("measures.dl")]   # lib clauses it uses are still there

@@ -131,8 +131,16 @@ def reachable(book, clauses):
         out.append(clause)
         for lit in clause.body:
             if hasattr(lit, "pred"):
-                stack.extend(defs.get(lit.pred, []))
+                stack.extend(d for d in defs.get(lit.pred, []) if _may_match(lit, d))
     return out
+
+
+def _may_match(lit, clause):
+    """Whether a literal can call the clause: no constant of the call differs from the head's at the
+    same place (crit_lacks(P, 'oligami', C) reaches OLIGAMI's criterion rules, not COSMO's)."""
+    args, head = getattr(lit, "args", ()), getattr(clause.head, "args", ())
+    return len(args) != len(head) or not any(isinstance(a, Const) and isinstance(h, Const) and a.value != h.value
+                                             for a, h in zip(args, head))
 
 
 def trial_clauses(book, trial):
