@@ -216,7 +216,10 @@ def test_latest_ecog_by_a_trial_s_own_date():
     assert ask(data, "latest_ecog_by", reg, None, None) == [(reg, 0, first)]
 
 
-def test_latest_ecog_by_needs_the_planned_date():
+def test_latest_ecog_by_without_a_planned_date_counts_to_as_of_only():
+    """No trial date recorded: the only reference day is --as-of, the earliest a trial date can be."""
     data = {"schema_version": 1, "patient": {"id": "L4"},
             "performance_status": [{"scale": "ecog", "value": 0, "date": "2026-08-17"}]}
-    assert ask(data, "latest_ecog_by", None, None, None) == []
+    assert ask(data, "latest_ecog_by", None, None, None) == [(AS_OF.toordinal(), 0, dt.date(2026, 8, 17).toordinal())]
+    data["dates"] = {"registration": "2026-08-16"}   # every date recorded but this one: --as-of stays a day
+    assert ask(data, "latest_ecog_by", dt.date(2026, 8, 16).toordinal(), None, None) == []
