@@ -40,6 +40,7 @@ class Need:
     rule: str            # file:line of the criterion clause
     reads: str = ""      # file:line of the clause whose literal asks for it (may be a helper's)
     reads_text: str = ""
+    together: tuple = ()  # what this way needs besides it, not recorded (words)
 
     @property
     def actionable(self):
@@ -48,7 +49,7 @@ class Need:
     def as_json(self):
         return {"side": self.side, "decides": self.decides, "need": self.text, "inputs": list(self.inputs),
                 "recorded": list(self.recorded), "absent": self.absent, "time_bound": self.time_bound,
-                "rule": self.rule, "reads": self.reads}
+                "rule": self.rule, "reads": self.reads, "together_with": list(self.together)}
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class _Want:
     recorded: tuple = ()
     against: bool = False   # a recorded fact the rule needs absent
     clause: object = None   # the clause whose literal asks for it
+    rest: tuple = ()        # (literal, bindings, linked) after it on its way up to the criterion, not tried
 
 
 def to_decide(record, verdicts):
@@ -95,15 +97,19 @@ class Finder:
                 self.items.setdefault(fact.args[0], fact.path)
 
     def needs(self, crit):
-        out, seen = [], set()
+        out, seen = [], {}
         for side, pred in (("holds", HOLDS), ("lacks", LACKS)):
             ref = self.prover.refute(pred, (PATIENT, crit.trial, crit.id))
             found = [(part.clause, want) for part in ref.clauses for want in self.clause_wants(part, ref.pattern, 0)]
             for clause, want in _alternatives(found, self.words):
                 need = self.need(crit, side, clause, want)
+                if need is None:
+                    continue
                 if (side, need.text) not in seen:
-                    seen.add((side, need.text))
+                    seen[(side, need.text)] = len(out)
                     out.append(need)
+                elif len(need.together) < len(out[seen[(side, need.text)]].together):
+                    out[seen[(side, need.text)]] = need    # the way that needs least besides it
         if crit.needs:
             out = self.overridden(crit, out)
         out = _either_side(out, self.words, crit)
@@ -133,8 +139,9 @@ class Finder:
         return [need] + [n for n in out if n.side != side]
 
     # -- where each clause stopped ---------------------------------------------------------------
-    def clause_wants(self, part, pattern, depth):
-        """Wanted facts of one clause refuted for pattern (its head's values; None = free)."""
+    def clause_wants(self, part, pattern, depth, rest=()):
+        """Wanted facts of one clause refuted for pattern (its head's values; None = free); rest:
+        the literals its callers still need after it."""
         if not part.attempts:
             return []
         furthest = max(a.failed for a in part.attempts)
@@ -142,29 +149,32 @@ class Finder:
         body = part.clause.body
         lit = body[furthest]
         new = _new_vars(part.clause, pattern)
+        bindings = dict(stuck[0].bindings)
+        rest = tuple((later, bindings, _linked(part.clause, k, bindings))
+                     for k, later in enumerate(body) if k > furthest) + rest
         if isinstance(lit, Comparison):
             binder = next((j for j in range(furthest - 1, -1, -1) if new[j] & lit.variables), None)
             if binder is None:
                 return []
             recorded = tuple(dict.fromkeys(r for r in (self._fell_short(a, binder, lit, part.clause) for a in stuck) if r))
-            return [self._want(part.clause, binder, new, dict(stuck[0].bindings), recorded)]
+            return [self._want(part.clause, binder, new, dict(stuck[0].bindings), recorded, rest)]
         if isinstance(lit, (Atom, FunctionValue)) and not getattr(lit, "negated", False):
             reason = stuck[0].reason
             pred = lit.pred
             if isinstance(reason, Refutation) and not reason.detailed and depth < MAX_DEPTH:
                 reason = self.prover.refute(reason.pred, reason.pattern)   # the prover's own depth cut: go on
             if pred not in BASE and depth < MAX_DEPTH and isinstance(reason, Refutation) and reason.clauses:
-                wants = [w for sub in reason.clauses for w in self.clause_wants(sub, reason.pattern, depth + 1)]
+                wants = [w for sub in reason.clauses for w in self.clause_wants(sub, reason.pattern, depth + 1, rest)]
                 if wants:
                     return wants
             recorded = ()
             if isinstance(reason, Refutation) and reason.base and not _keyed(reason):
                 recorded = tuple(self.words.atom(s.pred, s.args) for s in reason.examined)
-            return [self._want(part.clause, furthest, new, dict(stuck[0].bindings), recorded)]
+            return [self._want(part.clause, furthest, new, dict(stuck[0].bindings), recorded, rest)]
         if isinstance(lit, Atom):   # negated: something the rule needs absent was found
             out = []
             for attempt in stuck:
-                out += self.undo(attempt.reason, depth)
+                out += [dataclasses.replace(w, rest=w.rest + rest) for w in self.undo(attempt.reason, depth)]
             return out
         return []
 
@@ -176,8 +186,10 @@ class Finder:
         if not isinstance(reason, Derivation):
             return []
         out = []
-        for step in _negation_steps(reason):
+        for step, others in _negation_steps(reason, self.defs):
             pred, pattern = step.literal.pred, step.pattern
+            if others and _overlap(self._base_preds(pred, pattern), dependencies(self.book, others)):
+                continue    # the fact would derive what is forbidden another way (its own date, not the shared one)
             if pred in BASE or has_words(pred) or depth >= MAX_DEPTH:
                 out.append(_Want(pred, pattern, ()))
                 continue
@@ -186,7 +198,7 @@ class Finder:
             out += wants or [_Want(pred, pattern, ())]
         return out or [_Want(reason.pred, reason.args, (), against=True)]
 
-    def _want(self, clause, j, new, bindings, recorded):
+    def _want(self, clause, j, new, bindings, recorded, rest=()):
         """The literal at j as a wanted fact: earlier variables as their values, its own free,
         bounded by the comparisons after it that read only its own and earlier variables."""
         body = clause.body
@@ -207,7 +219,7 @@ class Finder:
                     text = _bound(later, term.name, known, kind)
                     if text:
                         bounds[pos] = f"{bounds[pos]} and {text}" if pos in bounds else text
-        return _Want(lit.pred, pattern, tuple(sorted(bounds.items())), recorded, clause=clause)
+        return _Want(lit.pred, pattern, tuple(sorted(bounds.items())), recorded, clause=clause, rest=rest)
 
     def _fell_short(self, attempt, binder, lit, clause):
         step = attempt.steps[binder] if binder < len(attempt.steps) else None
@@ -232,8 +244,55 @@ class Finder:
         kind = clause_kinds(clause, self.words.kinds).get(name)
         return fell_short(candidate, bindings.get(name), op, bound, kind)
 
+    # -- what else the way needs ---------------------------------------------------------------
+    def together(self, want):
+        """Words of what want's way to the criterion needs besides it: a later literal on the way
+        that does not hold now and that the wanted fact cannot give. None when the wanted fact
+        would defeat its own way (a registration date asked for where the rule needs none)."""
+        own = self._base_preds(want.pred, want.pattern)
+        out = []
+        for lit, bindings, linked in want.rest:
+            if isinstance(lit, (FunctionValue, Comparison)) or linked:
+                continue     # a comparison, or said of what the wanted fact binds: part of it
+            pattern = tuple(None if isinstance(a, Var) and a.name not in bindings else
+                            (bindings[a.name] if isinstance(a, Var) else a.value) for a in lit.args)
+            deps = self._base_preds(lit.pred, pattern)
+            if _overlap(deps, own):      # the wanted fact may give or take it: judged with it only
+                if lit.negated and self._holds(lit, bindings) and self._defeats(lit.pred, pattern, want):
+                    return None
+                continue
+            held = any(ok for ok, _ext, _inst in self.prover.literal(lit, bindings))
+            if not held:
+                words = self.words.atom(lit.pred, pattern)
+                out.append(f"no longer: {words}" if lit.negated else words)
+        return tuple(dict.fromkeys(out))
+
+    def _defeats(self, pred, pattern, want):
+        """Whether the wanted fact alone would make pred(pattern), which its way needs absent, hold."""
+        ref = self.prover.refute(pred, pattern)
+        for part in ref.clauses:
+            for inner in self.clause_wants(part, ref.pattern, 0):
+                if (inner.pred != want.pred or inner.against or inner.bounds
+                        or not _compatible(inner.pattern, want.pattern)):
+                    continue     # another fact, or only some values of it: not judged here
+                rest_ids = {id(lit) for lit, _b, _l in want.rest}
+                if all(id(lit) in rest_ids or not linked and self._holds(lit, b) for lit, b, linked in inner.rest):
+                    return True
+        return False
+
+    def _holds(self, lit, bindings):
+        """Whether lit holds now; a comparison reading a variable still unbound does not."""
+        if isinstance(lit, FunctionValue):
+            return True
+        if isinstance(lit, Comparison) and not lit.variables <= set(bindings):
+            return False
+        return any(ok for ok, _e, _i in self.prover.literal(lit, bindings))
+
     # -- words -------------------------------------------------------------------------------------
     def need(self, crit, side, clause, want):
+        together = () if want.against else self.together(want)
+        if together is None:
+            return None
         if want.against:
             text = no_longer(self.words, want.pred, want.pattern)
         else:
@@ -245,11 +304,19 @@ class Finder:
             bool(preds) and not any(p in self.recorded_preds for p, _pat in preds if p not in ("as_of", "recorded")))
         # Another value for an item already recorded (lab1's ULN, CT2's response) is a correction,
         # not something to collect: a new observation would be a new item.
-        rewrites = want.pred in BASE and len(want.pattern) > 1 and (want.pred, want.pattern[1]) in self.recorded_items
+        rewrites = len(want.pattern) > 1 and (
+            want.pred in BASE and (want.pred, want.pattern[1]) in self.recorded_items
+            or bool(want.recorded) and self._recorded_key(want))
         return Need(side, decides(self.words, crit.trial, crit.id, side), text, inputs, want.recorded,
                     bool(absent) and not want.against,
                     time_bound({p for p, _pat in preds}) and not want.against and not rewrites, clause.where,
-                    (want.clause or clause).where, (want.clause or clause).text)
+                    (want.clause or clause).where, (want.clause or clause).text, together)
+
+    def _recorded_key(self, want):
+        """Whether want names a recorded fact by all its keys, only its value other (a planned date
+        of a kind already recorded): asking for it is a correction, not something to collect."""
+        keys = want.pattern[:-1]
+        return all(k is not None for k in keys) and bool(self.prover.matches(want.pred, keys + (None,)))
 
     def _base_preds(self, pred, pattern):
         if pred in BASE:
@@ -306,6 +373,32 @@ def _one_difference(a, b):
     if len(diff) != 1 or b.pattern[diff[0]] is None or (a.pattern[diff[0]] is None and diff[0] not in dict(a.bounds)):
         return None
     return diff[0]
+
+
+def _linked(clause, k, bindings):
+    """Variables of body literal k that an earlier literal (or the head) binds but that are unbound
+    in bindings: what a wanted fact for an earlier literal would bind."""
+    lit = clause.body[k]
+    names = {a.name for a in getattr(lit, "args", ()) + ((lit.value,) if isinstance(lit, FunctionValue) else ())
+             if isinstance(a, Var)}
+    earlier = {a.name for a in clause.head.args if isinstance(a, Var)}
+    for before in clause.body[:k]:
+        earlier |= {a.name for a in getattr(before, "args", ()) if isinstance(a, Var)}
+        if isinstance(before, FunctionValue) and isinstance(before.value, Var):
+            earlier.add(before.value.name)
+        if isinstance(before, Comparison):
+            earlier |= before.variables
+    return frozenset(n for n in names & earlier if n not in bindings)
+
+
+def _overlap(reads, others):
+    """Whether two sets of base-fact patterns can name a common fact."""
+    return any(p == q and _compatible(a, b) for p, a in reads for q, b in others)
+
+
+def _compatible(a, b):
+    """Whether two patterns (None = free) can name the same fact."""
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
 def _keyed(ref):
@@ -374,11 +467,14 @@ def _bound(lit, name, known, kind):
     return bound_text(op, value, kind)
 
 
-def _negation_steps(derivation):
+def _negation_steps(derivation, defs, others=()):
+    """The negations in a proof, each with the other clauses that could derive a fact on its way
+    up (what would still derive the forbidden fact once that negation no longer holds)."""
+    others = others + tuple(c for c in defs.get(derivation.pred, ()) if c is not derivation.clause)
     out = []
     for step in derivation.steps:
         if isinstance(step, NegationStep):
-            out.append(step)
+            out.append((step, others))
         elif isinstance(step, Derivation):
-            out += _negation_steps(step)
+            out += _negation_steps(step, defs, others)
     return out

@@ -378,6 +378,7 @@ class Builder:
             did = self.node(f"decide:{crit.trial}/{crit.id}#{n}", kind="to_decide", label=self.words.to_decide(need),
                             cite=need.rule, side=need.side, decides=need.decides, need=need.text,
                             inputs=list(need.inputs), recorded=list(need.recorded), absent=need.absent,
+                            together_with=list(need.together),
                             time_bound=need.time_bound, where=need.rule)
             self.edge(cid, did, "to_decide")
             if need.reads != need.rule:

@@ -554,7 +554,7 @@ class Phrasebook:
 
     def to_decide(self, need):
         """What would decide an unknown criterion (explain/decide.py Need)."""
-        return f"to decide: {need_line(need.text, need.decides, need.recorded)}"
+        return f"to decide: {need_line(need.text, need.decides, need.recorded, need.together)}"
 
     def would_use(self, clause):
         if clause.criterion:
@@ -645,6 +645,7 @@ ITEM_NOUNS = {
 WANTED_PHRASES = {
     "recorded": "section {0} recorded (an empty list means none)",
     "lab_uln_pair": "the upper limit of normal of lab result {0}",
+    "life_expectancy_over": "life expectancy judged \"more than N months\", N {0}",
 }
 DATE_ARGS = ("Day", "Start")
 ARG_WORDS = {"Day": "dated", "Start": "started", "Milli": "value", "Micro": "value"}
@@ -732,10 +733,10 @@ def no_longer(words, pred, args):
     return f"not: {words.atom(pred, args)} (as recorded)"
 
 
-def need_line(need, decides, recorded):
+def need_line(need, decides, recorded, together=()):
     """One way to decide an unknown criterion, as a list item under a heading that says so (the
-    report's "What would decide it")."""
-    text = f"{need} -> {decides}"
+    report's "What would decide it"); together: what that way needs besides, not recorded."""
+    text = f"{need}{', together with: ' + '; '.join(together) if together else ''} -> {decides}"
     if recorded:
         text += f" (recorded, but not enough to decide: {'; '.join(recorded)})"
     return text

@@ -198,7 +198,8 @@ def _criterion_section(graph, outcome, trial_anchor, deciding):
         id=crit.id, kind=crit.kind, outcome=outcome.outcome, outcome_word=OUTCOME_WORDS[outcome.outcome],
         text=data["text"], reading=data["reading"], cite=data["cite"], missing=tuple(outcome.missing),
         rule=rule, facts=facts, deciding=deciding, node=node, anchor=f"{trial_anchor}-{crit.id}", tree=_subtrees(graph, node, set()),
-        to_decide=tuple(need_line(graph.nodes[c]["need"], graph.nodes[c]["decides"], graph.nodes[c]["recorded"])
+        to_decide=tuple(need_line(graph.nodes[c]["need"], graph.nodes[c]["decides"], graph.nodes[c]["recorded"],
+                                  graph.nodes[c].get("together_with", ()))
                         for c in graph.successors(node) if graph.nodes[c]["kind"] == "to_decide"))
 
 

@@ -4,6 +4,7 @@ and what would decide it."""
 import textwrap
 
 from ..errors import visible
+from ..explain.phrasebook import need_line
 from ..record.edit import what_if_line
 
 WIDTH = 100
@@ -91,10 +92,7 @@ def _details(trial, book):
 
 def need_text(need):
     """One to_decide entry (its JSON form) as a line."""
-    text = f"{need['need']} -> {need['decides']}"
-    if need["recorded"]:
-        text += f" (recorded, but not enough to decide: {'; '.join(need['recorded'])})"
-    return text
+    return need_line(need["need"], need["decides"], need["recorded"], need.get("together_with", ()))
 
 
 def render_trials(book):
