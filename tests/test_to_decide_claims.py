@@ -116,3 +116,21 @@ def test_a_recorded_date_is_not_asked_for_again():
     assert "registration" in data["dates"]
     for need in needs_of(data, "oligami", "S2"):
         assert not re.match(r"^OLIGAMI registration date", need.text), need
+
+
+def test_one_of_four_labs_names_the_other_three():
+    """NCT04158843 I16 needs four blood counts: a WBC alone is offered with the other three, and
+    recording it alone leaves I16 unknown."""
+    data = raw(data_root() / "facts" / "patients" / "eligible-nct04158843.yaml")
+    counts = ("wbc", "neutrophils", "platelets", "hemoglobin")
+    data["labs"] = [lab for lab in data["labs"] if lab["test"] not in counts]
+    assert outcome(data, "nct04158843", "I16") == "unknown"
+    need = next(n for n in needs_of(data, "nct04158843", "I16") if n.side == "holds" and "wbc" in n.text)
+    assert len(need.together) == 3 and all(any(t in words for words in need.together) for t in counts[1:]), need
+    day = AS_OF.isoformat()
+    data["labs"].append({"test": "wbc", "value": 5.0, "unit": "10*9/L", "date": day})
+    assert outcome(data, "nct04158843", "I16") == "unknown"
+    data["labs"] += [{"test": "neutrophils", "value": 3.0, "unit": "10*9/L", "date": day},
+                     {"test": "platelets", "value": 200, "unit": "10*9/L", "date": day},
+                     {"test": "hemoglobin", "value": 12.0, "unit": "g/dL", "date": day}]
+    assert outcome(data, "nct04158843", "I16") == "pass"

@@ -12,6 +12,7 @@ it for free. Computed on demand (one patient session per call), never inside jud
 
 import ast
 import dataclasses
+import re
 from dataclasses import dataclass
 
 from ..logic.clauses import Atom, Comparison, FunctionValue, Var, evaluate
@@ -23,6 +24,7 @@ from ..verdict.inputs import time_bound
 from ..verdict.outcomes import UNKNOWN
 from .phrasebook import FLIP, TENTHS, bound_text, clause_kinds, decides, fell_short, has_words, no_longer, phrasebook, show, wanted
 
+_ANY_VALUE = re.compile(r"(:| on| dated)? \(\(?any\)\)?")   # "latest platelets: (any) on (any)": any value
 KEY_ARGS = {"Id", "Lesion", "Kind", "Test", "Key", "Section", "Receptor", "Trial", "Criterion", "Scale", "Measure", "Which"}
 MAX_DEPTH = 5    # trial helpers followed down before a wanted fact is named as the helper itself
 
@@ -100,7 +102,8 @@ class Finder:
         out, seen = [], {}
         for side, pred in (("holds", HOLDS), ("lacks", LACKS)):
             ref = self.prover.refute(pred, (PATIENT, crit.trial, crit.id))
-            found = [(part.clause, want) for part in ref.clauses for want in self.clause_wants(part, ref.pattern, 0)]
+            found = _shared_dates([(part.clause, want) for part in ref.clauses
+                                   for want in self.clause_wants(part, ref.pattern, 0)])
             for clause, want in _alternatives(found, self.words):
                 need = self.need(crit, side, clause, want)
                 if need is None:
@@ -256,15 +259,15 @@ class Finder:
                 continue     # a comparison, or said of what the wanted fact binds: part of it
             pattern = tuple(None if isinstance(a, Var) and a.name not in bindings else
                             (bindings[a.name] if isinstance(a, Var) else a.value) for a in lit.args)
-            deps = self._base_preds(lit.pred, pattern)
+            deps = self._base_preds(lit.pred, pattern, positive=True)
             if _overlap(deps, own):      # the wanted fact may give or take it: judged with it only
                 if lit.negated and self._holds(lit, bindings) and self._defeats(lit.pred, pattern, want):
                     return None
                 continue
             held = any(ok for ok, _ext, _inst in self.prover.literal(lit, bindings))
             if not held:
-                words = self.words.atom(lit.pred, pattern)
-                out.append(f"no longer: {words}" if lit.negated else words)
+                out.append(f"no longer: {self.words.atom(lit.pred, pattern)}" if lit.negated
+                           else _ANY_VALUE.sub("", wanted(self.words, lit.pred, pattern, {})))
         return tuple(dict.fromkeys(out))
 
     def _defeats(self, pred, pattern, want):
@@ -318,11 +321,12 @@ class Finder:
         keys = want.pattern[:-1]
         return all(k is not None for k in keys) and bool(self.prover.matches(want.pred, keys + (None,)))
 
-    def _base_preds(self, pred, pattern):
+    def _base_preds(self, pred, pattern, positive=False):
+        """The base facts pred(pattern) can read, its constants followed into the helpers it calls
+        (positive: only those a new fact can make it true through)."""
         if pred in BASE:
             return {(pred, pattern)}
-        clauses = [c for c in self.defs.get(pred, [])]
-        return dependencies(self.book, clauses) if clauses else set()
+        return dependencies(self.book, (), [(pred, pattern)], positive) if self.defs.get(pred) else set()
 
     def _path(self, pred, pattern):
         """The record path of pred(pattern), naming the item when the pattern does (labs[2].uln)."""
@@ -342,6 +346,14 @@ class Finder:
         return Need("holds", decides(self.words, crit.trial, crit.id, "holds"),
                     "a decision from these inputs: " + ", ".join(inputs), inputs, (), False,
                     time_bound({p for p, _pat in preds}), f"{crit.file}:{crit.line}")
+
+
+def _shared_dates(found):
+    """A trial's own planned date (dates.by_trial) asked for beside the shared one of the same kind
+    is the same question: asked once, as the shared date (a trial's own date, where a patient has
+    different dates per trial, is an override: docs/readings.md)."""
+    shared = {w.pattern[1] for _c, w in found if w.pred == "planned" and not w.against}
+    return [(c, w) for c, w in found if not (w.pred == "trial_planned" and not w.against and w.pattern[2] in shared)]
 
 
 def _alternatives(found, words):

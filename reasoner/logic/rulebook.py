@@ -414,8 +414,10 @@ def _load(root, lib_files, trial_files):
     return book
 
 
-def dependencies(book, clauses):
-    """Base-predicate patterns the clauses can read: {(pred, (const-or-None, ...))}.
+def dependencies(book, clauses, calls=(), positive=False):
+    """Base-predicate patterns the clauses (and the calls, (pred, pattern) with None = free) can
+    read: {(pred, (const-or-None, ...))}; positive: only through literals not negated (what a new
+    fact can make true).
 
     Constants flow from a calling literal into the clauses it may use, so that, e.g., a criterion
     asking about finding(P, 'malignant_ascites', X) depends on that finding only.
@@ -424,6 +426,8 @@ def dependencies(book, clauses):
 
     def visit_body(body, subst):
         for lit in body:
+            if positive and getattr(lit, "negated", False):
+                continue
             if isinstance(lit, (Atom, FunctionValue)):
                 args = lit.args + ((lit.value,) if isinstance(lit, FunctionValue) else ())
                 pattern = tuple(bound_value(a, subst) for a in args)
@@ -446,6 +450,8 @@ def dependencies(book, clauses):
         subst = {}
         match_pattern(clause.head.args, tuple(a.value if isinstance(a, Const) else None for a in clause.head.args), subst)
         visit_body(clause.body, subst)
+    for pred, pattern in calls:
+        visit(pred, tuple(pattern))
     return out
 
 
