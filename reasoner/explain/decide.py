@@ -326,7 +326,7 @@ class Finder:
         (positive: only those a new fact can make it true through)."""
         if pred in BASE:
             return {(pred, pattern)}
-        return dependencies(self.book, (), [(pred, pattern)], positive) if self.defs.get(pred) else set()
+        return self.book.reads(pred, pattern, positive) if self.defs.get(pred) else frozenset()
 
     def _path(self, pred, pattern):
         """The record path of pred(pattern), naming the item when the pattern does (labs[2].uln)."""

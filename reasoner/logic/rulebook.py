@@ -168,6 +168,15 @@ class Rulebook:
             self.__dict__["_definitions"] = defs
         return defs
 
+    def reads(self, pred, pattern, positive=False):
+        """The base-fact patterns pred(pattern) can read (dependencies of one call), computed once
+        per rule book and call (explanations ask the same ones for every patient)."""
+        cache = self.__dict__.setdefault("_reads", {})
+        key = (pred, tuple(pattern), positive)
+        if key not in cache:
+            cache[key] = frozenset(dependencies(self, (), [key[:2]], positive))
+        return cache[key]
+
     def trial(self, tid):
         if tid not in self.trials:
             from ..errors import InputError
