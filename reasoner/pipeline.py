@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .errors import InputError, RecordError, visible
 from .fhir.importer import import_fhir, input_kind
 from .logic.engine import engine
-from .logic.rulebook import dependencies, rulebook
+from .logic.rulebook import rulebook
 from .record import read
 from .record.edit import EditedRecord, merge_overlay, reattribute, set_path
 from .verdict.outcomes import trial_verdicts
@@ -104,8 +104,7 @@ def trial_dates(book):
     if book.key not in _TRIAL_DATES:
         found = {tid: set() for tid in book.trials}
         for trial in book.trials.values():
-            clauses = [c for crit in trial.criteria for c in crit.clauses]
-            for pred, pattern in dependencies(book, clauses):
+            for pred, pattern in {read for crit in trial.criteria for read in book.reads(crit)}:
                 if pred == "trial_planned" and pattern[1] == trial.id and pattern[2] is not None:
                     found[trial.id].add(pattern[2])
         _TRIAL_DATES[book.key] = {tid: tuple(sorted(kinds)) for tid, kinds in found.items()}

@@ -77,3 +77,34 @@ def test_trials_and_criteria_list_what_the_rules_hold():
 def test_runs_from_any_directory(tmp_path):
     run = eligo("check", str(EXAMPLE), "--trial", "taormina", "--as-of", "2026-11-23", cwd=tmp_path)
     assert run.returncode == 0 and "ELIGIBLE" in run.stdout
+
+
+def test_every_lazily_loaded_command_is_registered_under_its_own_name():
+    """Commands in their own modules are imported when named (cli/main.py LAZY): each name must be
+    the one its command declares, and --help lists them with the commands of main.py."""
+    import importlib
+
+    from reasoner.cli import main as cli
+
+    for name, (module, attribute) in cli.LAZY.items():
+        command = getattr(importlib.import_module(module, "reasoner.cli"), attribute)
+        assert command.name == name
+    listed = eligo("--help").stdout
+    for name in [*cli.LAZY, "check", "trials", "criteria"]:
+        assert f"\n  {name} " in listed, name
+
+
+def test_check_imports_no_other_commands_module():
+    probe = ("import sys; from reasoner.cli.main import run; "
+             "sys.argv = ['eligo', 'check', 'facts/patients/eligible-taormina.yaml', '--as-of', '2026-11-23', '--brief'];\n"
+             "try:\n    run()\nexcept SystemExit as end:\n    assert end.code == 0, end.code\n"
+             "print(sorted(m for m in sys.modules if m.startswith('reasoner.cli.')), file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.strip().splitlines()[-1] == "['reasoner.cli.main', 'reasoner.cli.options']"
+
+
+def test_an_unknown_command_is_refused_with_suggestions_from_every_command():
+    run = eligo("scren")
+    assert run.returncode == 2
+    assert "No such command 'scren'" in run.stderr and "'screen'" in run.stderr

@@ -42,7 +42,26 @@ TRIALS = click.option("--trial", "trials", multiple=True, metavar="ID", callback
 
 
 class EligoGroup(click.Group):
-    """Reports EligoError as a message with its exit code, and any other crash without a traceback."""
+    """Reports EligoError as a message with its exit code, and any other crash without a traceback.
+    Commands in their own modules (LAZY) are imported when named (or listed by --help): a cold
+    `eligo check` no longer imports every other command's module."""
+
+    def list_commands(self, ctx):
+        return sorted({*self.commands, *LAZY})
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.commands and cmd_name in LAZY:
+            import importlib
+
+            module_name, attribute = LAZY[cmd_name]
+            self.add_command(getattr(importlib.import_module(module_name, __package__), attribute), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx, args):
+        if args and self.get_command(ctx, args[0]) is None:
+            for name in LAZY:   # an unknown name: click's "Did you mean" picks among every command
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx):
         from ..paths import rules_scope
@@ -169,30 +188,20 @@ def criteria(trial):
     click.echo(render_criteria(rulebook().trial(trial)))
 
 
-# Commands that live in their own modules register here, one line each.
-COMMANDS = (
-    (".fhir", "import_fhir_command"),
-    (".screen", "screen"),
-    (".authoring", "test_command"),
-    (".authoring", "lint_command"),
-    (".authoring", "mutate_command"),
-    (".explain", "explain_command"),
-    (".report", "report_command"),
-    (".schema", "schema_command"),
-    (".query", "query_command"),
-    (".diff", "diff_command"),
-    (".worklist", "worklist_command"),
-)
-
-
-def _register():
-    import importlib
-
-    for module_name, attribute in COMMANDS:
-        main.add_command(getattr(importlib.import_module(module_name, __package__), attribute))
-
-
-_register()
+# Commands that live in their own modules, by name: imported on first use (EligoGroup.get_command).
+LAZY = {
+    "import-fhir": (".fhir", "import_fhir_command"),
+    "screen": (".screen", "screen"),
+    "test": (".authoring", "test_command"),
+    "lint": (".authoring", "lint_command"),
+    "mutate": (".authoring", "mutate_command"),
+    "explain": (".explain", "explain_command"),
+    "report": (".report", "report_command"),
+    "schema": (".schema", "schema_command"),
+    "query": (".query", "query_command"),
+    "diff": (".diff", "diff_command"),
+    "worklist": (".worklist", "worklist_command"),
+}
 
 
 def run():

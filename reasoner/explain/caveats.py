@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..errors import InputError
 from ..logic.engine import PATIENT, engine
 from ..logic.proofs import CompareStep, Derivation, FactStep, FunctionStep, Prover
-from ..logic.rulebook import HOLDS, LACKS, dependencies, rulebook
+from ..logic.rulebook import HOLDS, LACKS, rulebook
 from ..record.predicates import BASE
 from ..verdict.outcomes import FAIL, UNKNOWN
 
@@ -101,7 +101,7 @@ def reference_kind(book, trial, crit):
     when they name exactly one, else the trial's `reference_date` (per stage for a staged trial)."""
     key = (book.key, trial.id, crit.id)
     if key not in _KINDS:
-        read = {pattern[2] for pred, pattern in dependencies(book, crit.clauses)
+        read = {pattern[2] for pred, pattern in book.reads(crit)
                 if pred == "trial_planned" and pattern[1] == trial.id and pattern[2] is not None}
         declared = trial.extra.get("reference_date")
         if isinstance(declared, dict):

@@ -129,7 +129,7 @@ def local(workers, as_of, trial_ids, engine_name, strict_dates=False, rules=None
     """(submit, in_flight) on this process or a local pool, each worker warmed up once."""
     work = partial(judge_batch, as_of=as_of, trial_ids=trial_ids, engine_name=engine_name, strict_dates=strict_dates,
                    rules=rules, with_missing=with_missing)
-    with process_pool(workers, work, warm_up, (engine_name, rules)) as pool:
+    with process_pool(workers, work, warm_up, (engine_name, rules, trial_ids)) as pool:
         yield pool
 
 

@@ -84,8 +84,12 @@ def _csv_bytes(rows, columns, header=False):
     return csv_text(rows, columns, header).encode("utf-8")
 
 
+# json.dumps(row, ensure_ascii=False) builds a new encoder per call: one, reused (same text).
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _jsonl_bytes(rows):
-    return "".join(visible_json(json.dumps(row, ensure_ascii=False)) + "\n" for row in rows).encode("utf-8")
+    return "".join(visible_json(_JSON(row)) + "\n" for row in rows).encode("utf-8")
 
 
 def encode_rows(rows, fmt):
@@ -139,7 +143,8 @@ class Checkpoint:
         tmp = self.path + ".tmp"
         try:
             with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump({"version": CHECKPOINT_VERSION, **state}, handle)
+                # dumps, not dump: json.dump encodes in pure Python (~1 ms a batch), dumps in C
+                handle.write(json.dumps({"version": CHECKPOINT_VERSION, **state}))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)

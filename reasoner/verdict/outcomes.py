@@ -8,7 +8,6 @@ RuleConflict: the rules contradict themselves, which is an error, never a verdic
 from dataclasses import dataclass
 
 from ..errors import RuleConflict
-from ..logic.rulebook import dependencies
 from ..record.format import SECTIONS_WITH_ITEMS
 from ..record.predicates import BASE, where
 
@@ -71,14 +70,11 @@ def _conflict(criterion, evaluation):
         f"holds and lacks for patient {evaluation.record.patient_id}; fix the criterion's rules")
 
 
-_PATTERNS = {}   # (rule-set hash, trial, criterion) -> base patterns its rules read
+_PATTERNS = {}   # (rule-set key, trial, criterion, view) -> views of what its rules read (Rulebook.reads)
 
 
 def _patterns(book, criterion):
-    key = (book.key, criterion.trial, criterion.id)
-    if key not in _PATTERNS:
-        _PATTERNS[key] = frozenset(dependencies(book, criterion.clauses))
-    return _PATTERNS[key]
+    return book.reads(criterion)
 
 
 def _patterns_by_pred(book, criterion):
