@@ -104,7 +104,7 @@ def trial_dates(book):
     if book.key not in _TRIAL_DATES:
         found = {tid: set() for tid in book.trials}
         for trial in book.trials.values():
-            for pred, pattern in {read for crit in trial.criteria for read in book.reads(crit)}:
+            for pred, pattern in {read for crit in trial.criteria for read in book.criterion_reads(crit)}:
                 if pred == "trial_planned" and pattern[1] == trial.id and pattern[2] is not None:
                     found[trial.id].add(pattern[2])
         _TRIAL_DATES[book.key] = {tid: tuple(sorted(kinds)) for tid, kinds in found.items()}

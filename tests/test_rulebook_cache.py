@@ -46,10 +46,10 @@ def test_a_cached_check_does_not_import_the_graph_library(tmp_path):
 
 
 def test_what_each_criterion_reads_is_cached_with_the_rules_and_equals_a_fresh_walk(tmp_path):
-    """Rulebook.reads (caveats, missing inputs, trial dates) is computed once with the catalogue
+    """Rulebook.criterion_reads (caveats, missing inputs, trial dates) is computed once with the catalogue
     and pickled; read back, it must be what walking the criterion's rules gives."""
     probe_reads = ("from reasoner.logic.rulebook import rulebook, dependencies; b = rulebook(); "
-                   "cached = dict(b.__dict__.get('_reads', {})); "
+                   "cached = dict(b.__dict__.get('_criterion_reads', {})); "
                    "crits = [c for t in b.trials.values() for c in t.criteria]; "
                    "assert len(cached) == len(crits), (len(cached), len(crits)); "
                    "assert all(cached[(c.trial, c.id)] == frozenset(dependencies(b, c.clauses)) for c in crits); "

@@ -101,7 +101,7 @@ def reference_kind(book, trial, crit):
     when they name exactly one, else the trial's `reference_date` (per stage for a staged trial)."""
     key = (book.key, trial.id, crit.id)
     if key not in _KINDS:
-        read = {pattern[2] for pred, pattern in book.reads(crit)
+        read = {pattern[2] for pred, pattern in book.criterion_reads(crit)
                 if pred == "trial_planned" and pattern[1] == trial.id and pattern[2] is not None}
         declared = trial.extra.get("reference_date")
         if isinstance(declared, dict):

@@ -153,12 +153,12 @@ class Rulebook:
                 for tid, trial in self.trials.items()}
         return self.__dict__["_criteria_catalogue"]
 
-    def reads(self, crit):
+    def criterion_reads(self, crit):
         """Base-predicate patterns crit's rules can read (dependencies of its clauses), per
         criterion: computed with the catalogue and pickled with the rules, as it is, so a cold
         `eligo check` does not walk the rules again for its caveats, missing inputs and trial
         dates (~25 ms)."""
-        reads = self.__dict__.setdefault("_reads", {})
+        reads = self.__dict__.setdefault("_criterion_reads", {})
         key = (crit.trial, crit.id)
         if key not in reads:
             reads[key] = frozenset(dependencies(self, crit.clauses))
@@ -478,4 +478,4 @@ def dependencies(book, clauses, calls=(), positive=False):
 def takes_attestation(book, trial, crit):
     """True when crit's holds or lacks clauses reach attested(_, trial, crit, _), directly or through helpers."""
     return any(pred == "attested" and pattern[1] in (None, trial.id) and pattern[2] in (None, crit.id)
-               for pred, pattern in book.reads(crit))
+               for pred, pattern in book.criterion_reads(crit))

@@ -70,11 +70,11 @@ def _conflict(criterion, evaluation):
         f"holds and lacks for patient {evaluation.record.patient_id}; fix the criterion's rules")
 
 
-_PATTERNS = {}   # (rule-set key, trial, criterion, view) -> views of what its rules read (Rulebook.reads)
+_PATTERNS = {}   # (rule-set key, trial, criterion, view) -> views of what its rules read (Rulebook.criterion_reads)
 
 
 def _patterns(book, criterion):
-    return book.reads(criterion)
+    return book.criterion_reads(criterion)
 
 
 def _patterns_by_pred(book, criterion):
