@@ -194,3 +194,27 @@ def test_folder_resume_accepts_an_unchanged_folder_and_a_touched_file(tmp_path, 
     clean = tmp_path / "clean.jsonl"
     run(Settings(input=str(folder), as_of=AS_OF, trial_ids=["taormina"], out=str(clean)), stderr=io.StringIO())
     assert out.read_text() == clean.read_text()
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="no fork hooks")
+def test_a_pool_worker_ignores_signals_from_the_moment_it_is_forked(monkeypatch):
+    """Between a worker's fork and its initializer it would keep the main process's handler (which
+    raises Interrupted): the fork hook sets both signals ignored before any of its code runs."""
+    from reasoner.screen import backends
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for forking, expected in ((True, 0), (False, 1)):
+            monkeypatch.setattr(backends, "_forking_workers", forking)
+            pid = os.fork()
+            if pid == 0:      # the child: report whether both signals are ignored, and leave at once
+                ignored = all(signal.getsignal(s) == signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM))
+                os._exit(0 if ignored else 1)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == expected, forking
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

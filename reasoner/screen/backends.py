@@ -81,6 +81,22 @@ def _die_with(parent):
         threading.Thread(target=watch, name="eligo-parent-watch", daemon=True).start()
 
 
+_forking_workers = False
+
+
+def _quiet_child():
+    """Right after a pool worker is forked, before any of its Python code runs: it would otherwise
+    keep the main process's SIGINT/SIGTERM handler until _start_worker, and a signal in that gap
+    raised Interrupted inside the worker's start-up (a traceback, a broken pool)."""
+    if _forking_workers:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_quiet_child)
+
+
 def _start_worker(parent, initializer, initargs):
     """Pool initializer. Ctrl-C reaches the whole process group: only the main process acts on it
     (and SIGTERM), so workers print no tracebacks; it stops them itself (stop_workers)."""
@@ -115,12 +131,15 @@ def process_pool(workers, work, initializer, initargs=()):
     context = multiprocessing.get_context(method)
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                                                   initargs=(os.getpid(), initializer, initargs))
+    global _forking_workers
+    _forking_workers = True
     try:
         yield (lambda batch: pool.submit(work, batch)), 2 * workers
     except BaseException:
         stop_workers(pool)
         raise
     finally:
+        _forking_workers = False
         pool.shutdown(wait=True, cancel_futures=True)
 
 
