@@ -55,6 +55,17 @@ class Need:
 
 
 @dataclass(frozen=True)
+class _Later:
+    """A literal after a wanted one, with what was bound when its clause stopped."""
+    literal: object
+    bindings: dict
+    linked: frozenset     # its variables the wanted fact would bind
+    clause: object
+    index: int
+    new: list             # _new_vars of its clause
+
+
+@dataclass(frozen=True)
 class _Want:
     pred: str
     pattern: tuple       # full arguments, None = free
@@ -62,7 +73,7 @@ class _Want:
     recorded: tuple = ()
     against: bool = False   # a recorded fact the rule needs absent
     clause: object = None   # the clause whose literal asks for it
-    rest: tuple = ()        # (literal, bindings, linked) after it on its way up to the criterion, not tried
+    rest: tuple = ()        # _Later literals after it on its way up to the criterion, not tried
 
 
 def to_decide(record, verdicts):
@@ -153,7 +164,7 @@ class Finder:
         lit = body[furthest]
         new = _new_vars(part.clause, pattern)
         bindings = dict(stuck[0].bindings)
-        rest = tuple((later, bindings, _linked(part.clause, k, bindings))
+        rest = tuple(_Later(later, bindings, _linked(part.clause, k, bindings), part.clause, k, new)
                      for k, later in enumerate(body) if k > furthest) + rest
         if isinstance(lit, Comparison):
             binder = next((j for j in range(furthest - 1, -1, -1) if new[j] & lit.variables), None)
@@ -254,8 +265,9 @@ class Finder:
         would defeat its own way (a registration date asked for where the rule needs none)."""
         own = self._base_preds(want.pred, want.pattern)
         out = []
-        for lit, bindings, linked in want.rest:
-            if isinstance(lit, (FunctionValue, Comparison)) or linked:
+        for later in want.rest:
+            lit, bindings = later.literal, later.bindings
+            if isinstance(lit, (FunctionValue, Comparison)) or later.linked:
                 continue     # a comparison, or said of what the wanted fact binds: part of it
             pattern = tuple(None if isinstance(a, Var) and a.name not in bindings else
                             (bindings[a.name] if isinstance(a, Var) else a.value) for a in lit.args)
@@ -266,8 +278,7 @@ class Finder:
                 continue
             held = any(ok for ok, _ext, _inst in self.prover.literal(lit, bindings))
             if not held:
-                out.append(f"no longer: {self.words.atom(lit.pred, pattern)}" if lit.negated
-                           else _ANY_VALUE.sub("", wanted(self.words, lit.pred, pattern, {})))
+                out.append(f"no longer: {self.words.atom(lit.pred, pattern)}" if lit.negated else self._also(later))
         return tuple(dict.fromkeys(out))
 
     def _defeats(self, pred, pattern, want):
@@ -278,10 +289,16 @@ class Finder:
                 if (inner.pred != want.pred or inner.against or inner.bounds
                         or not _compatible(inner.pattern, want.pattern)):
                     continue     # another fact, or only some values of it: not judged here
-                rest_ids = {id(lit) for lit, _b, _l in want.rest}
-                if all(id(lit) in rest_ids or not linked and self._holds(lit, b) for lit, b, linked in inner.rest):
+                rest_ids = {id(r.literal) for r in want.rest}
+                if all(id(r.literal) in rest_ids or not r.linked and self._holds(r.literal, r.bindings)
+                       for r in inner.rest):
                     return True
         return False
+
+    def _also(self, later):
+        """A later positive literal in words, bounded by the comparisons after it (as a wanted fact)."""
+        want = self._want(later.clause, later.index, later.new, dict(later.bindings), ())
+        return _ANY_VALUE.sub("", wanted(self.words, want.pred, want.pattern, dict(want.bounds)))
 
     def _holds(self, lit, bindings):
         """Whether lit holds now; a comparison reading a variable still unbound does not."""
