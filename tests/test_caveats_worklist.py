@@ -124,3 +124,21 @@ def test_worklist_tallies_a_cohort(tmp_path):
     bad.write_text("{\"not\": \"a record\"}\n")
     run = eligo("worklist", str(bad), "--as-of", "2026-11-23", "--format", "json")
     assert json.loads(run.stdout)["skipped"] == 1 and "skipped" in run.stderr
+
+
+def test_one_shared_proof_search_gives_what_each_gives_alone():
+    """`eligo check` asks to_decide and caveats of one patient session and proof search
+    (needs_and_caveats); for every example (with old observations: the caveats have something to
+    say) both must equal what each computes with its own session."""
+    from reasoner.explain.caveats import needs_and_caveats
+    from reasoner.explain.decide import to_decide
+
+    limits = {"performance": 1, "lab": 1, "imaging": 1, "pregnancy_test": 1}
+    said = 0
+    for path in sorted(PATIENTS.glob("*.yaml")):
+        judgement = judge(load_input(path, AS_OF))
+        needs, notes = needs_and_caveats(judgement.record, judgement.verdicts, limits)
+        assert needs == to_decide(judgement.record, judgement.verdicts), path.name
+        assert notes == caveats(judgement.record, judgement.verdicts, limits), path.name
+        said += bool(needs) + bool(notes)
+    assert said >= 20

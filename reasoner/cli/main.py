@@ -145,8 +145,7 @@ def check(records, trials, as_of, strict_dates, overrides, overlays, max_age, br
 
     With several records, text shows one block each; JSON is one object for one record and an
     array of such objects for several (docs/output.md)."""
-    from ..explain.caveats import caveats, parse_max_age
-    from ..explain.decide import to_decide
+    from ..explain.caveats import needs_and_caveats, parse_max_age
     from ..pipeline import judge, load_input
     from ..render.result import dumps, result_document
     from ..render.text import render_check
@@ -157,8 +156,8 @@ def check(records, trials, as_of, strict_dates, overrides, overlays, max_age, br
     documents, books = [], []
     for path in records:
         judgement = judge(load_input(path, as_of, strict_dates=strict_dates, overlays=overlays, overrides=overrides), list(trials) or None)
-        needs = None if brief and fmt == "text" else to_decide(judgement.record, judgement.verdicts)
-        notes = () if brief and fmt == "text" else caveats(judgement.record, judgement.verdicts, limits)
+        needs, notes = ((None, ()) if brief and fmt == "text" else
+                        needs_and_caveats(judgement.record, judgement.verdicts, limits))
         documents.append(result_document(judgement.record, judgement.book, judgement.verdicts, needs, notes))
         books.append(judgement.book)
     if fmt == "json":

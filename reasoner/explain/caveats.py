@@ -52,42 +52,56 @@ def parse_max_age(specs):
     return out
 
 
-def caveats(record, verdicts, max_age=None):
-    """Caveats of one record's judgement, in a stable order."""
+def needs_and_caveats(record, verdicts, max_age=None):
+    """(to_decide's needs, caveats) of one record from one patient session and proof search:
+    `eligo check` shows both, and the proofs they ask overlap (its facts asserted once, each
+    relation asked of pyDatalog once)."""
+    from .decide import to_decide
+
+    with engine().patient(record) as session:
+        prover = Prover(session, rulebook())
+        return to_decide(record, verdicts, prover), caveats(record, verdicts, max_age, prover)
+
+
+def caveats(record, verdicts, max_age=None, prover=None):
+    """Caveats of one record's judgement, in a stable order. prover: a proof search on this
+    record's open session to share (needs_and_caveats), else one of its own."""
+    if prover is None:
+        with engine().patient(record) as session:
+            return caveats(record, verdicts, max_age, Prover(session, rulebook()))
     limits = {**DEFAULT_MAX_AGE, **(max_age or {})}
     as_of = record.as_of.toordinal()
     out = []
     book = rulebook()
-    with engine().patient(record) as session:
-        paths = {}
-        for fact in session.facts.facts:
-            paths.setdefault((fact.pred, (PATIENT,) + fact.args), fact.path)
-        prover = Prover(session, book)
-        old = {}
-        for tv in verdicts:
-            for c in tv.criteria:
-                if c.outcome == UNKNOWN:
-                    continue
-                met = (c.outcome == FAIL) != (c.kind == "inclusion")
-                proof = prover.prove(HOLDS if met else LACKS, (PATIENT, c.criterion.trial, c.id))
-                facts, bounded = set(), set()
-                _walk(proof, facts, bounded)
-                on, words = reference_day(record, tv.trial, reference_kind(book, tv.trial, c.criterion))
-                for pred, args in facts:
-                    day = _day(pred, args)
-                    if pred in limits and day is not None and on - day > limits[pred] and day not in bounded:
-                        old.setdefault((pred, args, on, words), set()).add(f"{c.criterion.trial}/{c.id}")
-        for (pred, args, on, words), crits in sorted(old.items(), key=lambda item: (paths.get(item[0][:2], ""), item[0])):
-            day = _day(pred, args)
-            path = paths.get((pred, args), pred)
-            out.append(Caveat("old_observation", path,
-                              f"{path}: {KIND_WORDS[pred]} of {dt.date.fromordinal(day).isoformat()} is {on - day} days old on "
-                              f"{words} (more than {limits[pred]}); the protocol states no window, so it was used",
-                              tuple(sorted(crits))))
-        for fact in session.facts.facts:
-            if fact.pred in ("planned", "trial_planned") and fact.args[-1] < as_of:
-                out.append(Caveat("past_date", fact.path, f"{fact.path} {dt.date.fromordinal(fact.args[-1]).isoformat()} "
-                                  f"is already past on {record.as_of.isoformat()}"))
+    session = prover.session
+    paths = {}
+    for fact in session.facts.facts:
+        paths.setdefault((fact.pred, (PATIENT,) + fact.args), fact.path)
+    old = {}
+    for tv in verdicts:
+        for c in tv.criteria:
+            if c.outcome == UNKNOWN:
+                continue
+            met = (c.outcome == FAIL) != (c.kind == "inclusion")
+            proof = prover.prove(HOLDS if met else LACKS, (PATIENT, c.criterion.trial, c.id))
+            facts, bounded = set(), set()
+            _walk(proof, facts, bounded)
+            on, words = reference_day(record, tv.trial, reference_kind(book, tv.trial, c.criterion))
+            for pred, args in facts:
+                day = _day(pred, args)
+                if pred in limits and day is not None and on - day > limits[pred] and day not in bounded:
+                    old.setdefault((pred, args, on, words), set()).add(f"{c.criterion.trial}/{c.id}")
+    for (pred, args, on, words), crits in sorted(old.items(), key=lambda item: (paths.get(item[0][:2], ""), item[0])):
+        day = _day(pred, args)
+        path = paths.get((pred, args), pred)
+        out.append(Caveat("old_observation", path,
+                          f"{path}: {KIND_WORDS[pred]} of {dt.date.fromordinal(day).isoformat()} is {on - day} days old on "
+                          f"{words} (more than {limits[pred]}); the protocol states no window, so it was used",
+                          tuple(sorted(crits))))
+    for fact in session.facts.facts:
+        if fact.pred in ("planned", "trial_planned") and fact.args[-1] < as_of:
+            out.append(Caveat("past_date", fact.path, f"{fact.path} {dt.date.fromordinal(fact.args[-1]).isoformat()} "
+                              f"is already past on {record.as_of.isoformat()}"))
     for entry in getattr(record, "set_aside", ()):
         out.append(Caveat("set_aside", entry.path, f"{entry.path} set aside: {entry.why}"))
     return out

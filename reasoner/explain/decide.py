@@ -76,8 +76,9 @@ class _Want:
     rest: tuple = ()        # _Later literals after it on its way up to the criterion, not tried
 
 
-def to_decide(record, verdicts):
-    """{(trial, criterion id): [Need, ...]} for every unknown criterion in verdicts."""
+def to_decide(record, verdicts, prover=None):
+    """{(trial, criterion id): [Need, ...]} for every unknown criterion in verdicts. prover: a
+    proof search on this record's open session to share (caveats.needs_and_caveats)."""
     unknown = {}
     for tv in verdicts:
         for outcome in tv.criteria:
@@ -86,6 +87,9 @@ def to_decide(record, verdicts):
     if not unknown:
         return {}
     book = rulebook()
+    if prover is not None:
+        finder = Finder(book, prover.session, prover)
+        return {key: finder.needs(crit) for key, crit in unknown.items()}
     with engine().patient(record) as session:
         finder = Finder(book, session)
         return {key: finder.needs(crit) for key, crit in unknown.items()}
