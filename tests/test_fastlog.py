@@ -12,7 +12,7 @@ from reasoner.authoring.cases import case_files, load_cases, run_case
 from reasoner.errors import RuleConflict, RuleError
 from reasoner.logic.clauses import parse_program
 from reasoner.logic.engine import engine
-from reasoner.logic.fastlog import FastEngine, Program, fast_engine
+from reasoner.logic.fastlog import FastEngine, Program, components, fast_engine
 from reasoner.logic.rulebook import rulebook
 from reasoner.pipeline import load_input
 from reasoner.record.read import record_from_data
@@ -237,3 +237,58 @@ def test_a_variable_repeated_under_a_negation_means_no_tuple_with_equal_values_t
     facts = {"main": [("p", 5, 6), ("q", 2, 3)], "s3": [("q", 7, 7), ("p", 7, 8)]}
     assert run(text, facts)["crit_holds"] == {("p", "t", "A")}
     assert run(text, {"main": [("p", 5, 6)], "s3": [("q", 7, 8)]})["crit_holds"] == {("p", "t", "A"), ("p", "t", "B")}
+
+
+def _check_components(graph):
+    import networkx as nx
+
+    found = components(graph)
+    digraph = nx.DiGraph()
+    digraph.add_nodes_from(graph)
+    digraph.add_edges_from((a, b) for a, reads in graph.items() for b in reads)
+    assert sorted(map(sorted, found)) == sorted(map(sorted, nx.strongly_connected_components(digraph)))
+    position = {node: i for i, members in enumerate(found) for node in members}
+    # every component comes after the components it reads (a node reads only its own or earlier ones)
+    assert all(position[b] <= position[a] for a, reads in graph.items() for b in reads)
+    return found
+
+
+def test_strata_are_networkx_components_in_dependency_order():
+    """fastlog.components replaced networkx's condensation (its import cost each screening run
+    ~0.15 s): the same components, each after those it reads, on the real rules and on graphs
+    with cycles, self-loops and chains long enough for a recursive walk to overflow."""
+    book = rulebook()
+    defs = defaultdict(set)
+    for clause in book.clauses:
+        head = clause.head.func if hasattr(clause.head, "agg") else clause.head.pred
+        defs[head] |= {lit.pred for lit in clause.body if hasattr(lit, "pred") and not hasattr(lit, "func")}
+    graph = {pred: {b for b in reads if b in defs} for pred, reads in defs.items()}
+    found = _check_components(graph)
+    assert any(len(c) > 1 or next(iter(c)) in graph[next(iter(c))] for c in found)   # the rules do recurse
+    _check_components({"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e", "a"}, "f": set()})
+    chain = {i: {i + 1} for i in range(5000)} | {5000: {0}, 5001: {2500}}
+    assert len(_check_components(chain)) == 2
+    import random
+
+    rng = random.Random(17)
+    for _ in range(50):
+        nodes = range(rng.randint(1, 30))
+        _check_components({n: {rng.choice(nodes) for _ in range(rng.randint(0, 3))} for n in nodes})
+
+
+def test_screening_does_not_import_networkx(tmp_path):
+    """Once the parsed rules are cached (their stratification checked with networkx then), a
+    screening process's set-up (the rules loaded, the fast program compiled) does without it."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    probe = ("import sys; from reasoner.screen.cohort import warm_up; warm_up(); "
+             "print('networkx' in sys.modules)")
+    env = dict(os.environ, ELIGO_CACHE=str(tmp_path))
+    for expected in ("True", "False"):   # the first run parses the rules and writes the cache
+        run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == expected
