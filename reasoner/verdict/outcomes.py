@@ -163,14 +163,14 @@ def trial_verdicts(book, evaluation, trial_ids=None, with_missing=True):
     return out
 
 
-_PLANS = {}   # (rule-set key, trial id) -> (trial, [(criterion, inclusion?)], [(stage, criterion positions)])
+_PLANS = {}   # (rule-set key, trial id) -> (trial, [(criterion, (trial, id), inclusion?)], [(stage, positions)])
 
 
 def _plan(book, tid):
     plan = _PLANS.get((book.key, tid))
     if plan is None:
         trial = book.trial(tid)
-        crits = [(c, c.kind == "inclusion") for c in trial.criteria]
+        crits = [(c, (tid, c.id), c.kind == "inclusion") for c in trial.criteria]
         stages = [(stage, [i for i, c in enumerate(trial.criteria) if stage in c.stages]) for stage in trial.stages]
         plan = _PLANS[(book.key, tid)] = (trial, crits, stages)
     return plan
@@ -184,8 +184,8 @@ def verdict_rows(book, evaluation, trial_ids=None):
     for tid in trial_ids or book.trials:
         trial, crits, stages = _plan(book, tid)
         outcomes = []
-        for crit, inclusion in crits:
-            met, refuted = (tid, crit.id) in holds, (tid, crit.id) in lacks
+        for crit, key, inclusion in crits:
+            met, refuted = key in holds, key in lacks
             if met and refuted:
                 raise _conflict(crit, evaluation)
             outcomes.append(UNKNOWN if not (met or refuted) else PASS if met == inclusion else FAIL)
