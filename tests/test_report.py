@@ -117,7 +117,7 @@ def test_html_summary_has_one_row_per_trial_and_stage_with_verdict_and_deciding_
     assert re.findall(r">(\w+)</a>", cells["t-taormina"][4]) == ["I3", "E2", "E4"]
     assert cells["t-taormina"][5] == "24 / 3 / 0"
     assert cells["t-oligami-primary"][2] == "primary" and cells["t-oligami-primary"][3] == "ineligible"
-    assert cells["t-oligami-secondary"][3] == "indeterminate"
+    assert cells["t-oligami-secondary"][3] == "ineligible"   # fails the primary stage, registration only planned: S1 fails
 
 
 def test_html_eligible_summary_says_all_criteria_pass():
@@ -298,7 +298,7 @@ def test_json_embeds_the_explanation_graph_in_its_documented_format():
     assert doc["explanation"]["document"] == "eligo-explanation"
     nodes = {n["id"] for n in doc["explanation"]["nodes"]}
     assert [(t["trial"], t["stage"], t["verdict"]) for t in doc["trials"]] == [
-        ("taormina", None, "ineligible"), ("oligami", "primary", "ineligible"), ("oligami", "secondary", "indeterminate")]
+        ("taormina", None, "ineligible"), ("oligami", "primary", "ineligible"), ("oligami", "secondary", "ineligible")]
     taormina = doc["trials"][0]
     assert taormina["deciding"] == ["I3", "E2", "E4"] and taormina["node"] in nodes
     i3 = next(c for c in taormina["criteria"] if c["id"] == "I3")
