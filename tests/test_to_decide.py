@@ -43,6 +43,8 @@ def check_truthful(record, verdicts):
             for need in found:
                 assert need.text and need.inputs and need.decides
                 assert not need.text.startswith("a decision from these inputs"), (tv.trial.id, c.id, need)
+                # another evaluation date is never something to find out (time decides it)
+                assert not need.text.startswith("evaluated as of"), (tv.trial.id, c.id, need)
     return unknown
 
 

@@ -314,6 +314,8 @@ class Finder:
 
     # -- words -------------------------------------------------------------------------------------
     def need(self, crit, side, clause, want):
+        if want.pred == "as_of":
+            return None     # another evaluation date is not something to find out: time decides it
         together = () if want.against else self.together(want)
         if together is None:
             return None
