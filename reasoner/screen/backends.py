@@ -112,6 +112,11 @@ def stop_workers(pool):
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         with contextlib.suppress(OSError, AttributeError, ValueError):
             process.kill()
+    # Batches still queued for the killed workers: the queue's feeder thread may be blocked writing
+    # one into a full pipe nobody reads, and shutdown() would wait for it forever (Python 3.11.2's
+    # ProcessPoolExecutor joins that thread). Stop waiting for it; the process exits without it.
+    with contextlib.suppress(AttributeError):
+        pool._call_queue.cancel_join_thread()
 
 
 @contextmanager
