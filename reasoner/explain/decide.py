@@ -15,7 +15,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from ..logic.clauses import Atom, Comparison, FunctionValue, Var, evaluate
+from ..logic.clauses import Atom, Comparison, FunctionValue, Var, bound_value, evaluate
 from ..logic.engine import PATIENT, engine
 from ..logic.proofs import CompareStep, Derivation, FactStep, FunctionStep, NegationStep, Prover, Refutation
 from ..logic.rulebook import HOLDS, LACKS, dependencies, rulebook
@@ -273,15 +273,13 @@ class Finder:
             lit, bindings = later.literal, later.bindings
             if isinstance(lit, (FunctionValue, Comparison)) or later.linked:
                 continue     # a comparison, or said of what the wanted fact binds: part of it
-            pattern = tuple(None if isinstance(a, Var) and a.name not in bindings else
-                            (bindings[a.name] if isinstance(a, Var) else a.value) for a in lit.args)
+            pattern = tuple(bound_value(a, bindings) for a in lit.args)
             deps = self._base_preds(lit.pred, pattern, positive=True)
             if _overlap(deps, own):      # the wanted fact may give or take it: judged with it only
                 if lit.negated and self._holds(lit, bindings) and self._defeats(lit.pred, pattern, want):
                     return None
                 continue
-            held = any(ok for ok, _ext, _inst in self.prover.literal(lit, bindings))
-            if not held:
+            if not self._holds(lit, bindings):
                 out.append(f"no longer: {self.words.atom(lit.pred, pattern)}" if lit.negated else self._also(later))
         return tuple(dict.fromkeys(out))
 
